@@ -1,0 +1,41 @@
+# The two commands a user needs: `make run` and `make test`. Everything else is for developers.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint install install-dev migrate demo clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.dev-installed
+
+## run: set up everything and start web, Celery worker and beat (Ctrl-C stops all three)
+run: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=ctc_portal.settings.local $(BIN)/python manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=ctc_portal.settings.local $(BIN)/python manage.py load_demo_data
+	@echo
+	@echo "  CTC Contact Directory: http://127.0.0.1:$(PORT)/   (Ctrl-C stops web, worker and beat)"
+	@echo
+	DJANGO_SETTINGS_MODULE=ctc_portal.settings.local $(BIN)/honcho -f Procfile.dev start
+
+## test: the whole suite on throwaway PostgreSQL and Redis servers, with headless Chromium
+test: $(VENV)/.dev-installed
+	bash scripts/test.sh
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var

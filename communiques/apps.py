@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CommuniquesConfig(AppConfig):
+    name = "communiques"
+    verbose_name = "Communiqués and circulation"

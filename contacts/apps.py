@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_secretariat_group(sender, **kwargs):
+    # Permissions exist only after migrate has run, so the group is completed here, not in a migration.
+    from .services import secretariat_group
+
+    secretariat_group()
+
+
+class ContactsConfig(AppConfig):
+    name = "contacts"
+    verbose_name = "Contact directory"
+
+    def ready(self):
+        post_migrate.connect(_ensure_secretariat_group, sender=self)

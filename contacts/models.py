@@ -1,0 +1,171 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from ctc_portal.models import ConstraintErrorsOnFields, TimeStampedModel, VersionedModel
+from ctc_portal.text import fold
+
+# The six official UN languages first, then others common among the organizations.
+LANGUAGE_CHOICES = [
+    ("ar", _("Arabic")),
+    ("zh", _("Chinese")),
+    ("en", _("English")),
+    ("fr", _("French")),
+    ("ru", _("Russian")),
+    ("es", _("Spanish")),
+    ("pt", _("Portuguese")),
+    ("de", _("German")),
+    ("it", _("Italian")),
+    ("tr", _("Turkish")),
+    ("fa", _("Persian")),
+    ("ur", _("Urdu")),
+    ("id", _("Indonesian")),
+    ("ms", _("Malay")),
+    ("sw", _("Swahili")),
+    ("ha", _("Hausa")),
+]
+LANGUAGE_NAMES = dict(LANGUAGE_CHOICES)
+
+
+class Organization(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
+    class Kind(models.TextChoices):
+        INTERNATIONAL = "international", _("International")
+        REGIONAL = "regional", _("Regional")
+        SUBREGIONAL = "subregional", _("Sub-regional")
+        UN_ENTITY = "un_entity", _("UN entity")
+
+    class Region(models.TextChoices):
+        GLOBAL = "global", _("Global")
+        AFRICA = "africa", _("Africa")
+        AMERICAS = "americas", _("Americas")
+        ASIA_PACIFIC = "asia_pacific", _("Asia and the Pacific")
+        EUROPE = "europe", _("Europe")
+        MIDDLE_EAST = "middle_east", _("Middle East and North Africa")
+
+    constraint_error_fields = {"acronym_taken": "acronym"}
+
+    name = models.CharField(_("name"), max_length=200)
+    acronym = models.CharField(_("acronym"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    region = models.CharField(_("region"), max_length=20, choices=Region.choices)
+    website = models.URLField(_("website"), blank=True)
+    mandate = models.TextField(
+        _("short mandate"), blank=True, max_length=1000,
+        help_text=_("What the organization does in counter-terrorism, in a few sentences."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True, editable=False)
+    last_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False,
+        on_delete=models.SET_NULL, related_name="+", verbose_name=_("last verified by"),
+    )
+    # Derived from name and acronym on save: accent- and case-free text for search and sorting.
+    search_text = models.TextField(editable=False, default="")
+    sort_name = models.CharField(max_length=200, editable=False, default="", db_index=True)
+
+    history = HistoricalRecords(excluded_fields=["search_text", "sort_name", "updated_at"])
+
+    class Meta:
+        ordering = ["sort_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("acronym"), name="organization_acronym_unique_ci",
+                violation_error_code="acronym_taken",
+                violation_error_message=_("An organization with this acronym already exists."),
+            ),
+        ]
+        permissions = [("manage_liaisons", "Can assign and remove liaisons")]
+
+    def __str__(self):
+        return f"{self.name} ({self.acronym})"
+
+    def save(self, *args, **kwargs):
+        self.acronym = self.acronym.strip()
+        self.sort_name = fold(self.name)[:200]
+        self.search_text = fold(f"{self.name} {self.acronym}")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("contacts:organization_detail", kwargs={"pk": self.pk})
+
+
+class FocalPoint(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
+    class Role(models.TextChoices):
+        PRIMARY = "primary", _("Primary")
+        ALTERNATE = "alternate", _("Alternate")
+        OTHER = "other", _("Other")
+
+    constraint_error_fields = {"primary_taken": "role"}
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="focal_points", verbose_name=_("organization"),
+    )
+    full_name = models.CharField(_("full name"), max_length=200)
+    title = models.CharField(_("title or position"), max_length=200, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.OTHER)
+    email = models.EmailField(_("email"))
+    phone = PhoneNumberField(
+        _("office phone"), blank=True,
+        help_text=_("International format with country code, e.g. +1 212 555 0143."),
+    )
+    mobile = PhoneNumberField(_("mobile phone"), blank=True)
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = CountryField(_("country"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=2000)
+    is_active = models.BooleanField(_("active"), default=True)
+    search_text = models.TextField(editable=False, default="")
+    sort_name = models.CharField(max_length=200, editable=False, default="", db_index=True)
+
+    history = HistoricalRecords(excluded_fields=["search_text", "sort_name", "updated_at"])
+
+    class Meta:
+        ordering = ["sort_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(role="primary", is_active=True),
+                name="focal_point_one_active_primary_per_organization",
+                violation_error_code="primary_taken",
+                violation_error_message=_("This organization already has an active primary focal point."),
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "is_active"])]
+
+    def __str__(self):
+        return self.full_name
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip()
+        self.sort_name = fold(self.full_name)[:200]
+        self.search_text = fold(f"{self.full_name} {self.email} {self.country.code if self.country else ''}")
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        unknown = [code for code in self.languages or [] if code not in LANGUAGE_NAMES]
+        if unknown:
+            raise ValidationError({"languages": _("Unknown language code: %(codes)s") % {"codes": ", ".join(unknown)}})
+
+    def get_absolute_url(self):
+        return reverse("contacts:organization_detail", kwargs={"pk": self.organization_id}) + f"#fp-{self.pk}"
+
+    @property
+    def language_names(self):
+        return [str(LANGUAGE_NAMES.get(code, code)) for code in self.languages or []]
+
+
+# guardian's direct-foreign-key permission tables: a liaison's right to edit an organization is a
+# row here, joinable in one query (no generic content-type lookups).
+class OrganizationUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Organization, on_delete=models.CASCADE)
+
+
+class OrganizationGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Organization, on_delete=models.CASCADE)

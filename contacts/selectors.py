@@ -1,0 +1,148 @@
+"""Reads from the directory, already restricted by the gate and shaped for the page that shows them,
+so a page's number of queries does not grow with its rows."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import groupby
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from ctc_portal import gate
+
+from .models import FocalPoint, Organization, OrganizationUserObjectPermission
+
+User = get_user_model()
+
+
+def organization_list(*, user) -> QuerySet[Organization]:
+    """Return the organizations the user may see, each with its active focal-point count and
+    whether the user may change it."""
+    changeable = gate.organizations(user, "change").filter(pk=OuterRef("pk"))
+    return gate.organizations(user, "view").annotate(
+        active_focal_point_count=Count("focal_points", filter=Q(focal_points__is_active=True)),
+        can_change=Exists(changeable),
+    )
+
+
+def focal_point_list(*, user) -> QuerySet[FocalPoint]:
+    changeable = gate.organizations(user, "change").filter(pk=OuterRef("organization_id"))
+    return (
+        gate.focal_points(user, "view")
+        .select_related("organization")
+        .annotate(can_change=Exists(changeable))
+    )
+
+
+def organization_focal_points(*, user, organization: Organization) -> QuerySet[FocalPoint]:
+    """Return the organization's focal points the user may see: primary first, then by name."""
+    return (
+        gate.focal_points(user, "view")
+        .filter(organization=organization)
+        .order_by("-is_active", "role", "sort_name", "pk")
+    )
+
+
+def liaison_organizations(*, user) -> QuerySet[Organization]:
+    """Return the organizations the user is a liaison of (the "My organizations" page)."""
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(gate.liaison_of(user)).annotate(
+        active_focal_point_count=Count("focal_points", filter=Q(focal_points__is_active=True)),
+    )
+
+
+def organization_liaisons(*, organization: Organization) -> QuerySet:
+    """Return the users holding the liaison permission on this organization directly."""
+    holders = OrganizationUserObjectPermission.objects.filter(
+        content_object=organization, permission__codename=gate.LIAISON_PERMISSION, user=OuterRef("pk"),
+    )
+    return User.objects.filter(Exists(holders)).order_by("last_name", "first_name", "username")
+
+
+def liaison_assignments() -> QuerySet[OrganizationUserObjectPermission]:
+    """Return every liaison assignment, for the secretariat's overview."""
+    return (
+        OrganizationUserObjectPermission.objects.filter(permission__codename=gate.LIAISON_PERMISSION)
+        .select_related("user", "content_object")
+        .order_by("content_object__sort_name", "user__username")
+    )
+
+
+# --- History -----------------------------------------------------------------------------------
+
+HIDDEN_HISTORY_FIELDS = {"version", "created_at", "last_verified_by"}
+
+
+@dataclass
+class FieldChange:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryEntry:
+    when: datetime
+    who: str
+    subject: str
+    action: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def _display(record, field_name: str) -> str:
+    model_field = record.instance_type._meta.get_field(field_name)
+    value = getattr(record, model_field.attname)
+    if value in (None, "", []):
+        return "—"
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if field_name == "organization":
+        return str(getattr(record, "organization", value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _entries(records, subject_of) -> list[HistoryEntry]:
+    entries = []
+    for _, versions in groupby(records, key=lambda r: r.id):
+        previous = None
+        for record in versions:
+            who = record.history_user.get_username() if record.history_user else "system"
+            entry = HistoryEntry(when=record.history_date, who=who, subject=subject_of(record), action="")
+            if record.history_type == "+":
+                entry.action = "created"
+            elif record.history_type == "-":
+                entry.action = "deleted"
+            else:
+                entry.action = record.history_change_reason or "changed"
+            if previous is not None and record.history_type == "~":
+                delta = record.diff_against(previous, excluded_fields=HIDDEN_HISTORY_FIELDS)
+                for change in delta.changes:
+                    label = str(record.instance_type._meta.get_field(change.field).verbose_name)
+                    entry.changes.append(
+                        FieldChange(label=label.capitalize(), old=_display(previous, change.field), new=_display(record, change.field))
+                    )
+            previous = record
+            entries.append(entry)
+    return entries
+
+
+def organization_history(*, user, organization: Organization) -> list[HistoryEntry]:
+    """Return what happened to the organization and its focal points, newest first.
+
+    Callers check `gate.may_view_history` first; this returns nothing to anyone else.
+    """
+    if not gate.may_view_history(user, organization):
+        return []
+    org_records = (
+        Organization.history.filter(id=organization.pk).select_related("history_user").order_by("id", "history_date")
+    )
+    fp_records = (
+        FocalPoint.history.filter(organization_id=organization.pk)
+        .select_related("history_user", "organization")
+        .order_by("id", "history_date")
+    )
+    entries = _entries(org_records, lambda r: r.acronym) + _entries(fp_records, lambda r: r.full_name)
+    return sorted(entries, key=lambda e: e.when, reverse=True)

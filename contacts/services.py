@@ -1,0 +1,199 @@
+"""Writes to the directory. Each function checks the gate, validates, writes in one transaction and
+records who did it in the history. Views, the API, imports and commands all come through here."""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from ctc_portal import gate
+from ctc_portal.errors import EditConflict
+
+from .models import FocalPoint, Organization
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+# Liaisons keep their organization's description current; identity and status stay with the secretariat.
+LIAISON_ORGANIZATION_FIELDS = frozenset({"name", "website", "mandate"})
+SECRETARIAT_ORGANIZATION_FIELDS = frozenset({"name", "acronym", "kind", "region", "website", "mandate", "is_active"})
+FOCAL_POINT_FIELDS = frozenset(
+    {"organization", "full_name", "title", "role", "email", "phone", "mobile", "languages", "city", "country", "notes"}
+)
+SECRETARIAT_GROUP_PERMISSIONS = [
+    "contacts.add_organization", "contacts.change_organization", "contacts.view_organization",
+    "contacts.add_focalpoint", "contacts.change_focalpoint", "contacts.view_focalpoint",
+    "contacts.manage_liaisons",
+]
+
+
+def _apply(instance, data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    refused = set(data) - allowed
+    if refused:
+        raise PermissionDenied(f"Not allowed to set: {', '.join(sorted(refused))}")
+    for field, value in data.items():
+        setattr(instance, field, value)
+
+
+def _save(instance, *, user, reason: str) -> None:
+    """Validate and save, turning a lost race on a unique constraint into a validation error."""
+    instance.full_clean()
+    instance._history_user = user
+    instance._change_reason = reason
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        # Another transaction won the race between full_clean() and save(): report it like full_clean would.
+        instance.validate_constraints()
+        raise ValidationError(str(exc)) from exc
+
+
+def _lock_current(model, *, pk: int, version: int | None):
+    current = model.objects.select_for_update().get(pk=pk)
+    if version is not None and current.version != version:
+        raise EditConflict(current)
+    current.version += 1
+    return current
+
+
+@transaction.atomic
+def organization_create(*, user, data: Mapping[str, Any]) -> Organization:
+    if not gate.may_create_organization(user):
+        raise PermissionDenied("Only the secretariat creates organizations.")
+    organization = Organization()
+    _apply(organization, data, SECRETARIAT_ORGANIZATION_FIELDS)
+    _save(organization, user=user, reason="created")
+    return organization
+
+
+@transaction.atomic
+def organization_update(
+    *, user, organization: Organization, data: Mapping[str, Any], version: int | None
+) -> Organization:
+    """Save changes to an organization the user may change.
+
+    Raises EditConflict when the record changed since `version` was read, PermissionDenied for a
+    field the user's role may not set, and ValidationError for invalid values; nothing is written then.
+    """
+    if not gate.may(user, "change", organization):
+        raise PermissionDenied
+    allowed = SECRETARIAT_ORGANIZATION_FIELDS if gate.is_secretariat(user) else LIAISON_ORGANIZATION_FIELDS
+    current = _lock_current(Organization, pk=organization.pk, version=version)
+    _apply(current, data, allowed)
+    _save(current, user=user, reason="changed")
+    return current
+
+
+@transaction.atomic
+def organization_set_active(*, user, organization: Organization, active: bool) -> Organization:
+    if not gate.may_deactivate_organization(user):
+        raise PermissionDenied
+    current = _lock_current(Organization, pk=organization.pk, version=None)
+    if current.is_active == active:
+        return current
+    current.is_active = active
+    _save(current, user=user, reason="reactivated" if active else "deactivated")
+    return current
+
+
+@transaction.atomic
+def organization_mark_verified(*, user, organization: Organization) -> Organization:
+    """Record that the user confirmed the organization's entries are correct today."""
+    if not gate.may(user, "change", organization):
+        raise PermissionDenied
+    current = _lock_current(Organization, pk=organization.pk, version=None)
+    current.last_verified_at = timezone.now()
+    current.last_verified_by = user
+    _save(current, user=user, reason="verified")
+    return current
+
+
+@transaction.atomic
+def focal_point_create(*, user, organization: Organization, data: Mapping[str, Any]) -> FocalPoint:
+    data = {**data, "organization": data.get("organization", organization)}
+    focal_point = FocalPoint()
+    _apply(focal_point, data, FOCAL_POINT_FIELDS)
+    if not gate.may(user, "change", focal_point.organization):
+        raise PermissionDenied
+    _save(focal_point, user=user, reason="created")
+    return focal_point
+
+
+@transaction.atomic
+def focal_point_update(
+    *, user, focal_point: FocalPoint, data: Mapping[str, Any], version: int | None
+) -> FocalPoint:
+    """Save changes to a focal point the user may change.
+
+    After the write, the focal point must still be inside the user's scope (a liaison cannot move a
+    contact to an organization they do not look after); otherwise everything is rolled back.
+    """
+    if not gate.may(user, "change", focal_point):
+        raise PermissionDenied
+    current = _lock_current(FocalPoint, pk=focal_point.pk, version=version)
+    _apply(current, data, FOCAL_POINT_FIELDS)
+    _save(current, user=user, reason="changed")
+    if not gate.may(user, "change", current):
+        raise PermissionDenied("The focal point would leave your organizations.")
+    return current
+
+
+@transaction.atomic
+def focal_point_set_active(*, user, focal_point: FocalPoint, active: bool) -> FocalPoint:
+    if not gate.may(user, "change", focal_point):
+        raise PermissionDenied
+    current = _lock_current(FocalPoint, pk=focal_point.pk, version=None)
+    if current.is_active == active:
+        return current
+    current.is_active = active
+    _save(current, user=user, reason="reactivated" if active else "deactivated")
+    return current
+
+
+def secretariat_group() -> Group:
+    """Return the secretariat group, creating it with its model-level permissions if needed."""
+    group, _ = Group.objects.get_or_create(name=gate.secretariat_group_name())
+    wanted = []
+    for dotted in SECRETARIAT_GROUP_PERMISSIONS:
+        app_label, codename = dotted.split(".")
+        wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    group.permissions.add(*wanted)
+    return group
+
+
+@transaction.atomic
+def secretariat_grant(*, user) -> None:
+    user.groups.add(secretariat_group())
+    logger.info("Secretariat role granted to %s", user.get_username())
+
+
+@transaction.atomic
+def secretariat_revoke(*, user) -> None:
+    user.groups.remove(secretariat_group())
+    logger.info("Secretariat role revoked from %s", user.get_username())
+
+
+@transaction.atomic
+def liaison_assign(*, actor, user, organization: Organization) -> None:
+    """Make `user` a liaison of `organization`. `actor` None means an operator at the command line."""
+    if actor is not None and not gate.may_manage_liaisons(actor):
+        raise PermissionDenied
+    if not user.is_active:
+        raise ValidationError("An inactive account cannot be made a liaison.")
+    assign_perm(gate.LIAISON_PERMISSION, user, organization)
+    logger.info("%s made %s a liaison of %s", actor or "operator", user.get_username(), organization.acronym)
+
+
+@transaction.atomic
+def liaison_remove(*, actor, user, organization: Organization) -> None:
+    if actor is not None and not gate.may_manage_liaisons(actor):
+        raise PermissionDenied
+    remove_perm(gate.LIAISON_PERMISSION, user, organization)
+    logger.info("%s removed %s as liaison of %s", actor or "operator", user.get_username(), organization.acronym)

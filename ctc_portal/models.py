@@ -1,0 +1,45 @@
+from django.db import models
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class VersionedModel(models.Model):
+    """A row that refuses lost updates: each save bumps `version`, and a save based on an older
+    version is refused by the service that writes it (see `ctc_portal.errors.EditConflict`)."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class ConstraintErrorsOnFields(models.Model):
+    """Report database-constraint violations against the field a person can fix.
+
+    Django reports a failed conditional or expression constraint as a form-wide error; a subclass
+    maps each constraint's `violation_error_code` to a field in `constraint_error_fields`.
+    """
+
+    constraint_error_fields: dict[str, str] = {}
+
+    class Meta:
+        abstract = True
+
+    def validate_constraints(self, exclude=None):
+        from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            remapped: dict[str, list] = {}
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    target = self.constraint_error_fields.get(error.code, field) if field == NON_FIELD_ERRORS else field
+                    remapped.setdefault(target, []).append(error)
+            raise ValidationError(remapped) from exc
