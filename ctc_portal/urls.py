@@ -5,5 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("communiques.urls")),
     path("", include("contacts.urls")),
 ]

@@ -143,7 +143,10 @@ BOOTSTRAP5 = {
 # Unset EMAIL_URL means every email is written as a file under EMAIL_FILE_PATH.
 EMAIL_FILE_PATH = Path(env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail")))
 if env.str("EMAIL_URL", default=""):
-    vars().update(env.email_url("EMAIL_URL"))
+    email_config = env.email_url("EMAIL_URL")
+    # An smtp:// URL carries an empty EMAIL_FILE_PATH; keep ours (local settings create that folder).
+    email_config.pop("EMAIL_FILE_PATH", None)
+    vars().update(email_config)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
@@ -191,3 +194,29 @@ LOGGING = {
 DIRECTORY_PAGE_SIZE = env.int("DIRECTORY_PAGE_SIZE", default=25)
 # The admin lives under a path operators may change, so it is not found by scanning for /admin/.
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+
+# --- Circulation ----------------------------------------------------------------------------
+# Absolute links in emails (unsubscribe, confirmation) start with this; https in production.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Where the mailto: form of List-Unsubscribe points; route that mailbox to the secretariat.
+UNSUBSCRIBE_MAILBOX = env.str("UNSUBSCRIBE_MAILBOX", default="unsubscribe@example.org")
+LIST_ID_DOMAIN = env.str("LIST_ID_DOMAIN", default="ctc.example.org")
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
+DELIVERY_PARALLEL_TASKS = env.int("DELIVERY_PARALLEL_TASKS", default=4)
+DELIVERY_CLAIM_LEASE_SECONDS = env.int("DELIVERY_CLAIM_LEASE_SECONDS", default=300)
+DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)
+DELIVERY_RETRY_MAX_SECONDS = env.int("DELIVERY_RETRY_MAX_SECONDS", default=6 * 60 * 60)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=10)
+# A sending task stops after this long and hands over to a fresh task, well inside its time limit.
+DELIVERY_TASK_BUDGET_SECONDS = env.int("DELIVERY_TASK_BUDGET_SECONDS", default=240)
+SUBSCRIPTION_CONFIRM_MAX_AGE = env.int("SUBSCRIPTION_CONFIRM_MAX_AGE", default=60 * 60 * 24 * 3)
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- Cache (rate limits) ----------------------------------------------------------------------
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    # Shared by the web processes of `make run` through the file system.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+RATELIMIT_USE_CACHE = "default"

@@ -1,0 +1,345 @@
+"""The delivery ledger: every circulated message is a row, and the rows are the truth.
+
+- `dispatch_create` inserts the dispatch and one delivery row per recipient in one transaction,
+  then asks the broker (after commit) to work on it. If the broker is down, nothing is lost: the
+  sweeper finds the due rows later.
+- A worker claims a batch of due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL), sends them over one
+  SMTP connection, and marks each one sent in its own short transaction right after the server
+  accepted it. A crash can repeat at most the message in flight at that moment.
+- Transient failures (4xx, refused connection, timeout) go back to pending with exponential
+  backoff; permanent ones (5xx) fail the delivery and mark the subscription bounced.
+- The sweeper returns expired claims to pending and re-enqueues dispatches that have due rows.
+"""
+
+import logging
+import smtplib
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from django.conf import settings
+from django.core import mail, signing
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+
+from .models import Delivery, Dispatch, MailingList, Subscription
+
+logger = logging.getLogger(__name__)
+
+UNSUBSCRIBE_PLACEHOLDER = "@@UNSUBSCRIBE_URL@@"
+PREFERENCES_PLACEHOLDER = "@@PREFERENCES_URL@@"
+UNSUBSCRIBE_SALT = "communiques.unsubscribe"
+
+
+# --- Tokens and links --------------------------------------------------------------------------
+
+
+def unsubscribe_token(*, subscriber_id: int, mailing_list: str) -> str:
+    """Return a signed token naming one subscriber and one list. It does not expire: an old
+    message's unsubscribe link must keep working."""
+    return signing.dumps({"s": subscriber_id, "l": mailing_list}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(token: str) -> tuple[int, str]:
+    """Return (subscriber id, list) from a token; raise signing.BadSignature if it was tampered with."""
+    data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    return int(data["s"]), str(data["l"])
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+# --- Creating a dispatch -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def dispatch_create(
+    *, kind: str, mailing_list: str, subject: str, body_text: str, body_html: str, recipients,
+    edition=None, communiques=(), slot_key: str | None = None, include_csv: bool = False,
+    include_xlsx: bool = False, user=None,
+) -> Dispatch:
+    """Record a dispatch and one pending delivery per recipient subscription, then enqueue it.
+
+    `recipients` is a queryset of active Subscriptions. Raises IntegrityError when `slot_key` was
+    already used (the caller treats that as "already circulated").
+    """
+    dispatch = Dispatch.objects.create(
+        kind=kind, mailing_list=mailing_list, subject=subject, body_text=body_text, body_html=body_html,
+        edition=edition, slot_key=slot_key, include_csv=include_csv, include_xlsx=include_xlsx, created_by=user,
+    )
+    if communiques:
+        dispatch.communiques.set(communiques)
+    now = timezone.now()
+    rows = (
+        Delivery(dispatch=dispatch, subscriber_id=subscriber_id, email=email, next_attempt_at=now)
+        for subscriber_id, email in recipients.values_list("subscriber_id", "subscriber__email").iterator()
+    )
+    Delivery.objects.bulk_create(rows, batch_size=2000)
+    if not dispatch.deliveries.exists():
+        dispatch.completed_at = now
+        dispatch.save(update_fields=["completed_at"])
+    else:
+        transaction.on_commit(lambda: dispatch_enqueue(dispatch_id=dispatch.pk, parallel=settings.DELIVERY_PARALLEL_TASKS))
+    return dispatch
+
+
+def dispatch_enqueue(*, dispatch_id: int, parallel: int = 1) -> bool:
+    """Ask workers to process the dispatch. Returns False if the broker could not be reached; the
+    sweeper will enqueue it later, so this never raises."""
+    from .tasks import dispatch_process
+
+    try:
+        for _ in range(max(1, parallel)):
+            dispatch_process.apply_async(args=[dispatch_id], retry=False)
+    except Exception:  # the broker is down or unreachable: the rows stay due and the sweeper retries
+        logger.warning("Could not enqueue dispatch %s; the sweeper will pick it up.", dispatch_id, exc_info=True)
+        return False
+    return True
+
+
+@transaction.atomic
+def dispatch_retry_failed(*, dispatch: Dispatch) -> int:
+    """Put the dispatch's failed deliveries back in the queue, except to bounced addresses."""
+    bounced = Subscription.objects.filter(
+        mailing_list=dispatch.mailing_list, state=Subscription.State.BOUNCED,
+    ).values("subscriber_id")
+    count = (
+        dispatch.deliveries.filter(status=Delivery.Status.FAILED)
+        .exclude(subscriber_id__in=bounced)
+        .update(status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), attempts=0, last_error="")
+    )
+    if count:
+        Dispatch.objects.filter(pk=dispatch.pk).update(completed_at=None)
+        transaction.on_commit(lambda: dispatch_enqueue(dispatch_id=dispatch.pk))
+    return count
+
+
+# --- Sending -----------------------------------------------------------------------------------
+
+
+def _claim(*, dispatch_id: int, batch_size: int) -> list[Delivery]:
+    """Take up to `batch_size` due deliveries for this worker alone, leased for a while."""
+    now = timezone.now()
+    with transaction.atomic():
+        # SKIP LOCKED lets parallel workers take disjoint batches. SQLite has no row locks, but its
+        # IMMEDIATE transactions serialise this block, which is as safe for a single machine.
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(dispatch_id=dispatch_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .select_related("subscriber")[:batch_size]
+        )
+        if rows:
+            Delivery.objects.filter(pk__in=[row.pk for row in rows], status=Delivery.Status.PENDING).update(
+                status=Delivery.Status.CLAIMED,
+                claimed_until=now + timedelta(seconds=settings.DELIVERY_CLAIM_LEASE_SECONDS),
+            )
+    return rows
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: base, 2×base, 4×base … capped."""
+    seconds = settings.DELIVERY_RETRY_BASE_SECONDS * (2 ** max(0, attempts - 1))
+    return timedelta(seconds=min(seconds, settings.DELIVERY_RETRY_MAX_SECONDS))
+
+
+@dataclass
+class Failure:
+    permanent: bool
+    reason: str
+    connection_lost: bool = False
+
+
+def classify_failure(exc: Exception) -> Failure:
+    """Tell a permanent refusal (5xx: the address will never work) from a passing problem."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        reason = "; ".join(f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+                           for code, msg in exc.recipients.values())
+        # 421 means the server is closing the connection (smtplib has already closed it).
+        return Failure(permanent=bool(codes) and all(code >= 500 for code in codes), reason=reason,
+                       connection_lost=421 in codes)
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        # Our own sender address was refused: a configuration problem, not the recipient's.
+        return Failure(permanent=False, reason=f"{exc.smtp_code} sender refused: {exc.smtp_error!r}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return Failure(permanent=exc.smtp_code >= 500, reason=f"{exc.smtp_code} {message}",
+                       connection_lost=exc.smtp_code == 421)
+    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
+        return Failure(permanent=False, reason=f"connection: {exc}", connection_lost=True)
+    return Failure(permanent=False, reason=f"{type(exc).__name__}: {exc}")
+
+
+def _mark_sent(delivery: Delivery) -> None:
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED).update(
+            status=Delivery.Status.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1,
+            claimed_until=None, last_error="",
+        )
+
+
+def _mark_failed(delivery: Delivery, failure: Failure, *, mailing_list: str) -> None:
+    attempts = delivery.attempts + 1
+    now = timezone.now()
+    with transaction.atomic():
+        if failure.permanent or attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.FAILED, attempts=attempts, last_error=failure.reason[:2000], claimed_until=None,
+            )
+            if failure.permanent:
+                Subscription.objects.filter(subscriber_id=delivery.subscriber_id).exclude(
+                    state=Subscription.State.UNSUBSCRIBED
+                ).update(state=Subscription.State.BOUNCED, bounced_at=now, last_error=failure.reason[:2000])
+        else:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.PENDING, attempts=attempts, last_error=failure.reason[:2000],
+                next_attempt_at=now + retry_delay(attempts), claimed_until=None,
+            )
+
+
+def _release(deliveries: list[Delivery], *, delay: timedelta, reason: str) -> None:
+    """Give claimed rows back untried (the server went away mid-batch)."""
+    if deliveries:
+        Delivery.objects.filter(pk__in=[d.pk for d in deliveries], status=Delivery.Status.CLAIMED).update(
+            status=Delivery.Status.PENDING, next_attempt_at=timezone.now() + delay, claimed_until=None,
+            last_error=reason[:2000],
+        )
+
+
+@lru_cache(maxsize=8)
+def _attachments(dispatch_id: int) -> tuple:
+    """Read the dispatch's attachments once per worker process, not once per recipient."""
+    from .messages import dispatch_attachments
+
+    return tuple(dispatch_attachments(Dispatch.objects.get(pk=dispatch_id)))
+
+
+def build_message(dispatch: Dispatch, delivery: Delivery, attachments) -> mail.EmailMultiAlternatives:
+    """Return the dispatch's message for one recipient: only the unsubscribe links differ."""
+    token = unsubscribe_token(subscriber_id=delivery.subscriber_id, mailing_list=dispatch.mailing_list)
+    unsubscribe_url = absolute_url(reverse("communiques:unsubscribe", kwargs={"token": token}))
+    preferences_url = absolute_url(reverse("communiques:preferences", kwargs={"token": token}))
+    text = dispatch.body_text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url).replace(
+        PREFERENCES_PLACEHOLDER, preferences_url
+    )
+    html = dispatch.body_html.replace(UNSUBSCRIBE_PLACEHOLDER, escape(unsubscribe_url)).replace(
+        PREFERENCES_PLACEHOLDER, escape(preferences_url)
+    )
+    mailto = f"mailto:{settings.UNSUBSCRIBE_MAILBOX}?subject=unsubscribe%20{token}"
+    message = mail.EmailMultiAlternatives(
+        subject=dispatch.subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.email],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f"{MailingList(dispatch.mailing_list).label} <{dispatch.mailing_list}.{settings.LIST_ID_DOMAIN}>",
+            "X-CTC-Dispatch": str(dispatch.pk),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
+    return message
+
+
+def _send_batch(dispatch: Dispatch, batch: list[Delivery]) -> None:
+    attachments = _attachments(dispatch.pk)
+    connection = mail.get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is a transient one
+        failure = classify_failure(exc)
+        _release(batch, delay=retry_delay(1), reason=failure.reason)
+        logger.warning("Dispatch %s: cannot reach the mail server: %s", dispatch.pk, failure.reason)
+        return
+    try:
+        for index, delivery in enumerate(batch):
+            try:
+                connection.send_messages([build_message(dispatch, delivery, attachments)])
+            except Exception as exc:  # noqa: BLE001 - classified below, recorded on the row
+                failure = classify_failure(exc)
+                _mark_failed(delivery, failure, mailing_list=dispatch.mailing_list)
+                if failure.connection_lost:
+                    _release(batch[index + 1:], delay=retry_delay(delivery.attempts + 1), reason=failure.reason)
+                    return
+                continue
+            _mark_sent(delivery)
+    finally:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
+            pass
+
+
+def dispatch_process(*, dispatch_id: int, time_budget: float | None = None) -> int:
+    """Send due deliveries of the dispatch, batch after batch, until none is due or the time
+    budget is spent. Safe to run any number of times, in parallel: returns how many were tried."""
+    try:
+        dispatch = Dispatch.objects.get(pk=dispatch_id)
+    except Dispatch.DoesNotExist:
+        return 0
+    budget = settings.DELIVERY_TASK_BUDGET_SECONDS if time_budget is None else time_budget
+    started = time.monotonic()
+    tried = 0
+    while time.monotonic() - started < budget:
+        batch = _claim(dispatch_id=dispatch_id, batch_size=settings.DELIVERY_BATCH_SIZE)
+        if not batch:
+            break
+        _send_batch(dispatch, batch)
+        tried += len(batch)
+    else:
+        # Out of time with work left: hand over to a fresh task rather than outlive the time limit.
+        dispatch_enqueue(dispatch_id=dispatch_id)
+    dispatch_refresh_completion(dispatch_id=dispatch_id)
+    return tried
+
+
+def dispatch_refresh_completion(*, dispatch_id: int) -> None:
+    open_rows = Delivery.objects.filter(
+        dispatch_id=dispatch_id, status__in=[Delivery.Status.PENDING, Delivery.Status.CLAIMED]
+    )
+    if not open_rows.exists():
+        Dispatch.objects.filter(pk=dispatch_id, completed_at__isnull=True).update(completed_at=timezone.now())
+
+
+def deliveries_sweep() -> dict:
+    """Return expired claims to pending and re-enqueue every dispatch that has due deliveries.
+
+    Covers a killed worker, a lost broker message, a restarted Redis, and a broker that was down
+    when the dispatch was created.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        expired = Delivery.objects.filter(status=Delivery.Status.CLAIMED, claimed_until__lt=now).update(
+            status=Delivery.Status.PENDING, claimed_until=None, next_attempt_at=now,
+        )
+    due = list(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        .values_list("dispatch_id", flat=True).distinct()
+    )
+    for dispatch_id in due:
+        dispatch_enqueue(dispatch_id=dispatch_id)
+    for dispatch_id in Dispatch.objects.filter(completed_at__isnull=True).exclude(pk__in=due).values_list("pk", flat=True):
+        dispatch_refresh_completion(dispatch_id=dispatch_id)
+    return {"expired_claims": expired, "dispatches_enqueued": len(due)}
+
+
+def dispatch_progress(dispatch: Dispatch) -> dict[str, int]:
+    """Return counts of deliveries by status, in one query."""
+    counts = dispatch.deliveries.aggregate(
+        total=Count("pk"),
+        pending=Count("pk", filter=Q(status=Delivery.Status.PENDING)),
+        sending=Count("pk", filter=Q(status=Delivery.Status.CLAIMED)),
+        sent=Count("pk", filter=Q(status=Delivery.Status.SENT)),
+        failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
+    )
+    return counts

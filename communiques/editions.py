@@ -1,0 +1,155 @@
+"""Editions of the contact list: a frozen snapshot of the active directory and the files built from it.
+
+"Changes since the previous edition" compares two snapshots rather than replaying history, so it
+stays right even after history is pruned or a focal point's personal data is erased.
+"""
+
+import csv
+import io
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max, Prefetch
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from contacts.models import FocalPoint, Organization
+
+from .models import Edition
+
+ORGANIZATION_FIELDS = ["acronym", "name", "kind", "region", "website"]
+# Notes are internal to the secretariat and never circulated.
+FOCAL_POINT_FIELDS = ["full_name", "title", "role", "email", "phone", "mobile", "languages", "city", "country"]
+TABLE_COLUMNS = [
+    ("organization", "Organization"), ("acronym", "Acronym"), ("full_name", "Name"), ("title", "Title"),
+    ("role", "Role"), ("email", "Email"), ("phone", "Phone"), ("mobile", "Mobile"),
+    ("languages", "Languages"), ("city", "City"), ("country", "Country"),
+]
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _value(value) -> str | list:
+    if isinstance(value, list):
+        return value
+    if value is None:
+        return ""
+    return str(value)
+
+
+def snapshot_build() -> dict:
+    """Return the active directory as circulated: active organizations and their active focal points."""
+    focal_points = FocalPoint.objects.filter(is_active=True).order_by("role", "sort_name", "pk")
+    organizations = (
+        Organization.objects.filter(is_active=True)
+        .prefetch_related(Prefetch("focal_points", queryset=focal_points, to_attr="active_focal_points"))
+        .order_by("sort_name", "pk")
+    )
+    result = []
+    for organization in organizations:
+        entry = {field: _value(getattr(organization, field)) for field in ORGANIZATION_FIELDS}
+        entry["id"] = organization.pk
+        entry["focal_points"] = [
+            {"id": fp.pk, **{field: _value(getattr(fp, field)) for field in FOCAL_POINT_FIELDS}}
+            for fp in organization.active_focal_points
+        ]
+        result.append(entry)
+    return {"taken_at": timezone.now().isoformat(), "organizations": result}
+
+
+def _focal_points_by_id(snapshot: dict | None) -> dict[int, dict]:
+    if not snapshot:
+        return {}
+    return {
+        fp["id"]: {**fp, "organization": org["acronym"]}
+        for org in snapshot["organizations"]
+        for fp in org["focal_points"]
+    }
+
+
+def snapshot_diff(previous: dict | None, current: dict) -> dict:
+    """Return the focal points added, changed (field by field) and removed between two snapshots."""
+    before, after = _focal_points_by_id(previous), _focal_points_by_id(current)
+    added = [after[key] for key in after.keys() - before.keys()]
+    removed = [before[key] for key in before.keys() - after.keys()]
+    changed = []
+    for key in after.keys() & before.keys():
+        fields = [
+            {"field": field, "old": before[key].get(field), "new": after[key].get(field)}
+            for field in [*FOCAL_POINT_FIELDS, "organization"]
+            if before[key].get(field) != after[key].get(field)
+        ]
+        if fields:
+            changed.append({**after[key], "fields": fields})
+    by_name = lambda fp: (fp["organization"], fp["full_name"])  # noqa: E731
+    return {
+        "is_first": previous is None,
+        "added": sorted(added, key=by_name),
+        "changed": sorted(changed, key=by_name),
+        "removed": sorted(removed, key=by_name),
+    }
+
+
+def snapshot_rows(snapshot: dict):
+    """Yield one flat row per focal point, in circulation order."""
+    for org in snapshot["organizations"]:
+        for fp in org["focal_points"]:
+            yield {
+                "organization": org["name"], "acronym": org["acronym"],
+                **{field: fp[field] for field in FOCAL_POINT_FIELDS},
+                "languages": ", ".join(fp["languages"]),
+            }
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ is shown as text, not run."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def render_csv(snapshot: dict) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([label for _, label in TABLE_COLUMNS])
+    for row in snapshot_rows(snapshot):
+        writer.writerow([spreadsheet_safe(row[key]) for key, _ in TABLE_COLUMNS])
+    # A byte-order mark so spreadsheet programs read non-Latin names correctly.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def render_xlsx(snapshot: dict) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Focal points")
+    sheet.append([label for _, label in TABLE_COLUMNS])
+    for row in snapshot_rows(snapshot):
+        sheet.append([spreadsheet_safe(row[key]) for key, _ in TABLE_COLUMNS])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def render_pdf(*, number: int, snapshot: dict, changes: dict) -> bytes:
+    from weasyprint import HTML
+
+    html = render_to_string(
+        "communiques/edition_pdf.html", {"number": number, "snapshot": snapshot, "changes": changes},
+    )
+    return HTML(string=html).write_pdf()
+
+
+@transaction.atomic
+def edition_create(*, user=None) -> Edition:
+    """Freeze the active directory as the next numbered edition, with its PDF, CSV and XLSX."""
+    # Lock the latest edition row so two concurrent circulations cannot take the same number.
+    latest = Edition.objects.select_for_update().order_by("-number").first()
+    number = (Edition.objects.aggregate(Max("number"))["number__max"] or 0) + 1
+    snapshot = snapshot_build()
+    changes = snapshot_diff(latest.snapshot if latest else None, snapshot)
+    edition = Edition(number=number, created_by=user, snapshot=snapshot, changes=changes)
+    stem = f"ctc-contact-list-edition-{number}"
+    edition.pdf.save(f"{stem}.pdf", ContentFile(render_pdf(number=number, snapshot=snapshot, changes=changes)), save=False)
+    edition.csv.save(f"{stem}.csv", ContentFile(render_csv(snapshot)), save=False)
+    edition.xlsx.save(f"{stem}.xlsx", ContentFile(render_xlsx(snapshot)), save=False)
+    edition.save()
+    return edition

@@ -1,0 +1,98 @@
+"""What each kind of dispatch says: rendered once per dispatch, with placeholders for the only
+per-recipient parts (the unsubscribe and preferences links)."""
+
+from dataclasses import dataclass
+
+import markdown
+import nh3
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from .delivery import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
+from .models import Communique, Dispatch, Edition
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "em", "h2", "h3", "h4", "hr", "i", "li", "ol", "p",
+    "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}
+
+
+def markdown_to_safe_html(text: str) -> str:
+    """Render Markdown and keep only harmless tags: no scripts, styles, frames or event handlers."""
+    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
+    cleaned = nh3.clean(
+        html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}},
+        url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 just above
+
+
+@dataclass
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+
+
+def _render(template: str, context: dict) -> tuple[str, str]:
+    context = {
+        **context,
+        "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        "preferences_url": PREFERENCES_PLACEHOLDER,
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    return (
+        render_to_string(f"communiques/email/{template}.txt", context),
+        render_to_string(f"communiques/email/{template}.html", context),
+    )
+
+
+def edition_message(edition: Edition) -> RenderedMessage:
+    organizations = edition.snapshot["organizations"]
+    context = {
+        "edition": edition,
+        "changes": edition.changes,
+        "organization_count": len(organizations),
+        "focal_point_count": sum(len(org["focal_points"]) for org in organizations),
+    }
+    text, html = _render("edition", {**context, "list_label": "circulated contact list"})
+    return RenderedMessage(subject=f"CTC contact list — edition {edition.number}", text=text, html=html)
+
+
+def communique_message(communique: Communique) -> RenderedMessage:
+    context = {
+        "communique": communique,
+        "body_html": markdown_to_safe_html(communique.body),
+        "list_label": "communiqué updates list",
+    }
+    text, html = _render("communique", context)
+    return RenderedMessage(subject=f"CTC communiqué: {communique.title}", text=text, html=html)
+
+
+def digest_message(communiques: list[Communique]) -> RenderedMessage:
+    text, html = _render("digest", {"communiques": communiques, "list_label": "communiqué updates list"})
+    count = len(communiques)
+    subject = "CTC communiqués: 1 new communiqué" if count == 1 else f"CTC communiqués: {count} new communiqués"
+    return RenderedMessage(subject=subject, text=text, html=html)
+
+
+def dispatch_attachments(dispatch: Dispatch) -> list[tuple[str, bytes, str]]:
+    """Return (filename, content, mimetype) for every file the dispatch carries."""
+    files = []
+    if dispatch.edition_id:
+        edition = dispatch.edition
+        stem = f"ctc-contact-list-edition-{edition.number}"
+        files.append((f"{stem}.pdf", _read(edition.pdf), "application/pdf"))
+        if dispatch.include_csv:
+            files.append((f"{stem}.csv", _read(edition.csv), "text/csv"))
+        if dispatch.include_xlsx:
+            files.append(
+                (f"{stem}.xlsx", _read(edition.xlsx), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            )
+    return files
+
+
+def _read(field_file) -> bytes:
+    with field_file.open("rb") as handle:
+        return handle.read()

@@ -1,0 +1,114 @@
+"""Periodic work, defined in one place and shown to the secretariat.
+
+Beat runs these from django-celery-beat's tables (the database scheduler). `periodic_tasks_ensure`
+creates the defaults after migrate and never overwrites a schedule the secretariat changed.
+Scheduled circulations name their slot (schedule id + the slot's time) in a database-unique key, so
+two beat processes, or a retried task, cannot circulate twice for the same slot.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cron_descriptor import get_description
+from croniter import croniter
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+CONTACT_LIST_SCHEDULE = "Circulate the contact list"
+DIGEST_SCHEDULE = "Send the daily communiqué digest"
+SWEEP_SCHEDULE = "Sweep deliveries (retries and recovery)"
+# A task started a little early (clock skew) still belongs to the slot it was fired for.
+SLOT_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class DefaultTask:
+    name: str
+    task: str
+    description: str
+    crontab: dict | None = None
+    every_seconds: int | None = None
+    timezone: str = "America/New_York"
+
+
+DEFAULT_TASKS = [
+    DefaultTask(
+        name=CONTACT_LIST_SCHEDULE, task="communiques.tasks.contact_list_circulate_scheduled",
+        description="Freezes a new edition of the contact list and emails it to every active focal point "
+                    "and approved subscriber.",
+        crontab={"minute": "0", "hour": "9", "day_of_month": "1", "month_of_year": "*", "day_of_week": "*"},
+    ),
+    DefaultTask(
+        name=DIGEST_SCHEDULE, task="communiques.tasks.digest_send_scheduled",
+        description="Emails communiqué subscribers the communiqués published for the digest since the last one.",
+        crontab={"minute": "0", "hour": "8", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
+    ),
+    DefaultTask(
+        name=SWEEP_SCHEDULE, task="communiques.tasks.deliveries_sweep",
+        description="Retries deliveries that are due and recovers work from stopped workers or a lost broker.",
+        every_seconds=60,
+    ),
+]
+
+
+def periodic_tasks_ensure() -> None:
+    """Create the default periodic tasks that are missing; leave existing ones as they are."""
+    for default in DEFAULT_TASKS:
+        if PeriodicTask.objects.filter(name=default.name).exists():
+            continue
+        fields = {"name": default.name, "task": default.task, "description": default.description,
+                  "kwargs": json.dumps({"schedule": default.name})}
+        if default.crontab:
+            fields["crontab"], _ = CrontabSchedule.objects.get_or_create(
+                **default.crontab, timezone=ZoneInfo(default.timezone)
+            )
+        else:
+            fields["interval"], _ = IntervalSchedule.objects.get_or_create(
+                every=default.every_seconds, period=IntervalSchedule.SECONDS
+            )
+        PeriodicTask.objects.create(**fields)
+
+
+def cron_expression(crontab: CrontabSchedule) -> str:
+    return " ".join(
+        [crontab.minute, crontab.hour, crontab.day_of_month, crontab.month_of_year, crontab.day_of_week]
+    )
+
+
+def describe(crontab: CrontabSchedule) -> str:
+    """Say the schedule in plain words, e.g. "At 09:00 AM, on day 1 of the month (America/New_York)"."""
+    return f"{get_description(cron_expression(crontab))} ({crontab.timezone})"
+
+
+def _zone(crontab: CrontabSchedule) -> ZoneInfo:
+    return ZoneInfo(str(crontab.timezone))
+
+
+def slot_next(crontab: CrontabSchedule, after: datetime | None = None) -> datetime:
+    """Return the first slot strictly after `after` (default now), as an aware datetime.
+
+    Computed in the schedule's own time zone, so "09:00 New York" stays 09:00 local across
+    daylight-saving changes.
+    """
+    start = (after or timezone.now()).astimezone(_zone(crontab))
+    return croniter(cron_expression(crontab), start).get_next(datetime)
+
+
+def slot_previous(crontab: CrontabSchedule, at: datetime | None = None) -> datetime:
+    """Return the latest slot at or before `at` (default now), allowing SLOT_TOLERANCE of skew."""
+    moment = (at or timezone.now()) + SLOT_TOLERANCE
+    return croniter(cron_expression(crontab), moment.astimezone(_zone(crontab))).get_prev(datetime)
+
+
+def slot_key(task: PeriodicTask, slot: datetime) -> str:
+    return f"schedule:{task.pk}:{slot.astimezone(ZoneInfo('UTC')).strftime('%Y-%m-%dT%H:%MZ')}"
+
+
+def validate_cron(expression: str) -> None:
+    """Raise ValueError with a readable message if the five-field expression is not valid."""
+    if len(expression.split()) != 5:
+        raise ValueError("Use five fields: minute hour day-of-month month day-of-week.")
+    if not croniter.is_valid(expression):
+        raise ValueError("This is not a valid schedule expression.")
