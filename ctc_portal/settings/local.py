@@ -15,5 +15,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-for folder in (VAR_DIR, EMAIL_FILE_PATH, BROKER_DIR / "queue", BROKER_DIR / "processed"):
+for folder in (VAR_DIR, EMAIL_FILE_PATH, BROKER_DIR / "queue", BROKER_DIR / "processed", BROKER_DIR / "control"):
     folder.mkdir(parents=True, exist_ok=True)
