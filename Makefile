@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate demo clean
+.PHONY: run test lint install install-dev clean bench-circulation
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,3 +39,7 @@ lint: $(VENV)/.dev-installed
 
 clean:
 	rm -rf var
+
+## bench-circulation: one edition to 10,000 subscribers through a worker vs. a plain smtplib loop
+bench-circulation: $(VENV)/.dev-installed
+	bash scripts/bench.sh benchmarks/circulation.py -n $${RECIPIENTS:-10000}
