@@ -69,6 +69,14 @@ def liaison_assignments() -> QuerySet[OrganizationUserObjectPermission]:
     )
 
 
+def organizations_without_liaison() -> QuerySet[Organization]:
+    """Return the active organizations no user is a direct liaison of, for the secretariat's overview."""
+    holders = OrganizationUserObjectPermission.objects.filter(
+        content_object=OuterRef("pk"), permission__codename=gate.LIAISON_PERMISSION, user__is_active=True,
+    )
+    return Organization.objects.filter(is_active=True).exclude(Exists(holders))
+
+
 # --- History -----------------------------------------------------------------------------------
 
 HIDDEN_HISTORY_FIELDS = {"version", "created_at", "last_verified_by"}
@@ -95,6 +103,8 @@ def _display(record, field_name: str) -> str:
     value = getattr(record, model_field.attname)
     if value in (None, "", []):
         return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if field_name == "organization":
@@ -112,7 +122,9 @@ def _entries(records, subject_of) -> list[HistoryEntry]:
             who = record.history_user.get_username() if record.history_user else "system"
             entry = HistoryEntry(when=record.history_date, who=who, subject=subject_of(record), action="")
             if record.history_type == "+":
-                entry.action = "created"
+                entry.action = "created" if record.history_change_reason in (None, "", "created") else (
+                    f"created ({record.history_change_reason})"
+                )
             elif record.history_type == "-":
                 entry.action = "deleted"
             else:

@@ -69,7 +69,7 @@ def test_focal_point_history_records_who_did_what_with_old_and_new_values(secret
     ]
     deactivated, changed, created, _ = entries
     assert [(c.label, c.old, c.new) for c in changed.changes] == [("Email", "old@example.org", "new@example.org")]
-    assert [(c.label, c.old, c.new) for c in deactivated.changes] == [("Active", "True", "False")]
+    assert [(c.label, c.old, c.new) for c in deactivated.changes] == [("Active", "Yes", "No")]
     assert created.changes == []
 
 
@@ -94,7 +94,7 @@ def test_organization_history_records_changes_and_deactivation_without_internal_
         ("Name", "Coastal States Security Forum", "Coastal States Security Council"),
         ("Region", "Global", "Europe"),
     ]
-    assert [(c.label, c.old, c.new) for c in deactivated.changes] == [("Active", "True", "False")]
+    assert [(c.label, c.old, c.new) for c in deactivated.changes] == [("Active", "Yes", "No")]
 
 
 def test_history_is_shown_only_to_those_who_may_change_the_organization(liaison, other_liaison, organization):
