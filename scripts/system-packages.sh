@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite needs, only those that are missing (see docs/development.md).
+# Install the Debian packages the test suite needs, only those that are missing (the README lists them).
 set -euo pipefail
 
 wanted=(postgresql redis-server chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
