@@ -13,6 +13,8 @@
 
 import logging
 import smtplib
+from email import encoders
+from email.mime.base import MIMEBase
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -212,12 +214,22 @@ def _release(deliveries: list[Delivery], *, delay: timedelta, reason: str) -> No
         )
 
 
+def mime_attachment(filename: str, content: bytes, mimetype: str) -> MIMEBase:
+    """Return a ready-encoded MIME part; one part object can be attached to many messages."""
+    maintype, subtype = mimetype.split("/", 1)
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(content)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
+
+
 @lru_cache(maxsize=8)
-def _attachments(dispatch_id: int) -> tuple:
-    """Read the dispatch's attachments once per worker process, not once per recipient."""
+def _attachments(dispatch_id: int) -> tuple[MIMEBase, ...]:
+    """Read and encode the dispatch's attachments once per worker process, not once per recipient."""
     from .messages import dispatch_attachments
 
-    return tuple(dispatch_attachments(Dispatch.objects.get(pk=dispatch_id)))
+    return tuple(mime_attachment(*item) for item in dispatch_attachments(Dispatch.objects.get(pk=dispatch_id)))
 
 
 def build_message(dispatch: Dispatch, delivery: Delivery, attachments) -> mail.EmailMultiAlternatives:
@@ -246,8 +258,8 @@ def build_message(dispatch: Dispatch, delivery: Delivery, attachments) -> mail.E
         },
     )
     message.attach_alternative(html, "text/html")
-    for filename, content, mimetype in attachments:
-        message.attach(filename, content, mimetype)
+    for part in attachments:
+        message.attach(part)
     return message
 
 
