@@ -103,9 +103,18 @@ def main():
         [Subscriber(email=f"reader{n:06d}@example.org") for n in range(args.recipients)], batch_size=5000
     )
     Subscription.objects.bulk_create(
-        [Subscription(subscriber=s, mailing_list=MailingList.CONTACTS, state=Subscription.State.ACTIVE,
-                      source=Subscription.Source.IMPORT, confirmed_at=now, approved_at=now)
-         for s in Subscriber.objects.all()], batch_size=5000,
+        [
+            Subscription(
+                subscriber=s,
+                mailing_list=MailingList.CONTACTS,
+                state=Subscription.State.ACTIVE,
+                source=Subscription.Source.IMPORT,
+                confirmed_at=now,
+                approved_at=now,
+            )
+            for s in Subscriber.objects.all()
+        ],
+        batch_size=5000,
     )
     purge_broker()
 
@@ -116,8 +125,10 @@ def main():
     os.environ["DATABASE_URL"] = (
         f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
     )
-    workers = [Worker(f"bench{i}", email_url=os.environ["EMAIL_URL"], concurrency=args.concurrency)
-               for i in range(args.workers)]
+    workers = [
+        Worker(f"bench{i}", email_url=os.environ["EMAIL_URL"], concurrency=args.concurrency)
+        for i in range(args.workers)
+    ]
     try:
         result = circulation.contact_list_circulate()
         started = time.perf_counter()
@@ -136,7 +147,10 @@ def main():
     dispatch = Dispatch.objects.get(pk=dispatch_id)
     attachments = delivery._attachments(dispatch_id)
     rows = list(Delivery.objects.filter(dispatch_id=dispatch_id).order_by("pk"))
-    messages = [(row.email, delivery.build_message(dispatch, row, attachments).message().as_bytes(linesep="\r\n")) for row in rows]
+    messages = [
+        (row.email, delivery.build_message(dispatch, row, attachments).message().as_bytes(linesep="\r\n"))
+        for row in rows
+    ]
     sink.reset()
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:

@@ -34,7 +34,11 @@ def _require_secretariat(user) -> None:
 
 
 def contact_list_circulate(
-    *, user=None, slot_key: str | None = None, include_csv: bool = False, include_xlsx: bool = False,
+    *,
+    user=None,
+    slot_key: str | None = None,
+    include_csv: bool = False,
+    include_xlsx: bool = False,
 ) -> CirculationResult:
     """Freeze a new edition and dispatch it to the contact list, all in one transaction.
 
@@ -50,9 +54,17 @@ def contact_list_circulate(
             edition = edition_create(user=user)
             message = edition_message(edition)
             dispatch = dispatch_create(
-                kind=Dispatch.Kind.EDITION, mailing_list=MailingList.CONTACTS, subject=message.subject,
-                body_text=message.text, body_html=message.html, recipients=contact_list_recipients(),
-                edition=edition, slot_key=slot_key, include_csv=include_csv, include_xlsx=include_xlsx, user=user,
+                kind=Dispatch.Kind.EDITION,
+                mailing_list=MailingList.CONTACTS,
+                subject=message.subject,
+                body_text=message.text,
+                body_html=message.html,
+                recipients=contact_list_recipients(),
+                edition=edition,
+                slot_key=slot_key,
+                include_csv=include_csv,
+                include_xlsx=include_xlsx,
+                user=user,
             )
     except IntegrityError:
         # Another beat process or a retried task took the same slot a moment earlier.
@@ -79,7 +91,9 @@ def contact_list_preview() -> dict:
     }
 
 
-def contact_list_circulate_scheduled(*, schedule_name: str = schedules.CONTACT_LIST_SCHEDULE) -> CirculationResult | None:
+def contact_list_circulate_scheduled(
+    *, schedule_name: str = schedules.CONTACT_LIST_SCHEDULE
+) -> CirculationResult | None:
     """Circulate for the schedule's current slot, at most once per slot."""
     task = PeriodicTask.objects.select_related("crontab").filter(name=schedule_name).first()
     if task is None or task.crontab is None:
@@ -95,9 +109,14 @@ def communique_announce(*, communique: Communique) -> Dispatch | None:
         return None
     message = communique_message(communique)
     return dispatch_create(
-        kind=Dispatch.Kind.COMMUNIQUE, mailing_list=MailingList.COMMUNIQUES, subject=message.subject,
-        body_text=message.text, body_html=message.html, recipients=communique_recipients(),
-        communiques=[communique], slot_key=f"communique:{communique.pk}",
+        kind=Dispatch.Kind.COMMUNIQUE,
+        mailing_list=MailingList.COMMUNIQUES,
+        subject=message.subject,
+        body_text=message.text,
+        body_html=message.html,
+        recipients=communique_recipients(),
+        communiques=[communique],
+        slot_key=f"communique:{communique.pk}",
     )
 
 
@@ -106,17 +125,25 @@ def digest_send(*, slot_key: str | None = None) -> Dispatch | None:
     with transaction.atomic():
         waiting = list(
             Communique.objects.select_for_update(skip_locked=True)
-            .filter(status=Communique.Status.PUBLISHED, announcement=Communique.Announcement.DIGEST,
-                    digested_at__isnull=True)
+            .filter(
+                status=Communique.Status.PUBLISHED,
+                announcement=Communique.Announcement.DIGEST,
+                digested_at__isnull=True,
+            )
             .order_by("published_at")
         )
         if not waiting:
             return None
         message = digest_message(waiting)
         dispatch = dispatch_create(
-            kind=Dispatch.Kind.DIGEST, mailing_list=MailingList.COMMUNIQUES, subject=message.subject,
-            body_text=message.text, body_html=message.html, recipients=communique_recipients(),
-            communiques=waiting, slot_key=slot_key,
+            kind=Dispatch.Kind.DIGEST,
+            mailing_list=MailingList.COMMUNIQUES,
+            subject=message.subject,
+            body_text=message.text,
+            body_html=message.html,
+            recipients=communique_recipients(),
+            communiques=waiting,
+            slot_key=slot_key,
         )
         Communique.objects.filter(pk__in=[c.pk for c in waiting]).update(digested_at=timezone.now())
     return dispatch

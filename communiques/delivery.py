@@ -13,11 +13,11 @@
 
 import logging
 import smtplib
-from email import encoders
-from email.mime.base import MIMEBase
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from email import encoders
+from email.mime.base import MIMEBase
 from functools import lru_cache
 
 from django.conf import settings
@@ -61,9 +61,19 @@ def absolute_url(path: str) -> str:
 
 @transaction.atomic
 def dispatch_create(
-    *, kind: str, mailing_list: str, subject: str, body_text: str, body_html: str, recipients,
-    edition=None, communiques=(), slot_key: str | None = None, include_csv: bool = False,
-    include_xlsx: bool = False, user=None,
+    *,
+    kind: str,
+    mailing_list: str,
+    subject: str,
+    body_text: str,
+    body_html: str,
+    recipients,
+    edition=None,
+    communiques=(),
+    slot_key: str | None = None,
+    include_csv: bool = False,
+    include_xlsx: bool = False,
+    user=None,
 ) -> Dispatch:
     """Record a dispatch and one pending delivery per recipient subscription, then enqueue it.
 
@@ -71,8 +81,16 @@ def dispatch_create(
     already used (the caller treats that as "already circulated").
     """
     dispatch = Dispatch.objects.create(
-        kind=kind, mailing_list=mailing_list, subject=subject, body_text=body_text, body_html=body_html,
-        edition=edition, slot_key=slot_key, include_csv=include_csv, include_xlsx=include_xlsx, created_by=user,
+        kind=kind,
+        mailing_list=mailing_list,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        edition=edition,
+        slot_key=slot_key,
+        include_csv=include_csv,
+        include_xlsx=include_xlsx,
+        created_by=user,
     )
     if communiques:
         dispatch.communiques.set(communiques)
@@ -86,7 +104,9 @@ def dispatch_create(
         dispatch.completed_at = now
         dispatch.save(update_fields=["completed_at"])
     else:
-        transaction.on_commit(lambda: dispatch_enqueue(dispatch_id=dispatch.pk, parallel=settings.DELIVERY_PARALLEL_TASKS))
+        transaction.on_commit(
+            lambda: dispatch_enqueue(dispatch_id=dispatch.pk, parallel=settings.DELIVERY_PARALLEL_TASKS)
+        )
     return dispatch
 
 
@@ -108,7 +128,8 @@ def dispatch_enqueue(*, dispatch_id: int, parallel: int = 1) -> bool:
 def dispatch_retry_failed(*, dispatch: Dispatch) -> int:
     """Put the dispatch's failed deliveries back in the queue, except to bounced addresses."""
     bounced = Subscription.objects.filter(
-        mailing_list=dispatch.mailing_list, state=Subscription.State.BOUNCED,
+        mailing_list=dispatch.mailing_list,
+        state=Subscription.State.BOUNCED,
     ).values("subscriber_id")
     count = (
         dispatch.deliveries.filter(status=Delivery.Status.FAILED)
@@ -161,18 +182,22 @@ def classify_failure(exc: Exception) -> Failure:
     """Tell a permanent refusal (5xx: the address will never work) from a passing problem."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
-        reason = "; ".join(f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
-                           for code, msg in exc.recipients.values())
+        reason = "; ".join(
+            f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for code, msg in exc.recipients.values()
+        )
         # 421 means the server is closing the connection (smtplib has already closed it).
-        return Failure(permanent=bool(codes) and all(code >= 500 for code in codes), reason=reason,
-                       connection_lost=421 in codes)
+        return Failure(
+            permanent=bool(codes) and all(code >= 500 for code in codes), reason=reason, connection_lost=421 in codes
+        )
     if isinstance(exc, smtplib.SMTPSenderRefused):
         # Our own sender address was refused: a configuration problem, not the recipient's.
         return Failure(permanent=False, reason=f"{exc.smtp_code} sender refused: {exc.smtp_error!r}")
     if isinstance(exc, smtplib.SMTPResponseException):
         message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return Failure(permanent=exc.smtp_code >= 500, reason=f"{exc.smtp_code} {message}",
-                       connection_lost=exc.smtp_code == 421)
+        return Failure(
+            permanent=exc.smtp_code >= 500, reason=f"{exc.smtp_code} {message}", connection_lost=exc.smtp_code == 421
+        )
     if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
         return Failure(permanent=False, reason=f"connection: {exc}", connection_lost=True)
     return Failure(permanent=False, reason=f"{type(exc).__name__}: {exc}")
@@ -181,8 +206,11 @@ def classify_failure(exc: Exception) -> Failure:
 def _mark_sent(delivery: Delivery) -> None:
     with transaction.atomic():
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED).update(
-            status=Delivery.Status.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1,
-            claimed_until=None, last_error="",
+            status=Delivery.Status.SENT,
+            sent_at=timezone.now(),
+            attempts=F("attempts") + 1,
+            claimed_until=None,
+            last_error="",
         )
 
 
@@ -192,7 +220,10 @@ def _mark_failed(delivery: Delivery, failure: Failure, *, mailing_list: str) -> 
     with transaction.atomic():
         if failure.permanent or attempts >= settings.DELIVERY_MAX_ATTEMPTS:
             Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.FAILED, attempts=attempts, last_error=failure.reason[:2000], claimed_until=None,
+                status=Delivery.Status.FAILED,
+                attempts=attempts,
+                last_error=failure.reason[:2000],
+                claimed_until=None,
             )
             if failure.permanent:
                 Subscription.objects.filter(subscriber_id=delivery.subscriber_id).exclude(
@@ -200,8 +231,11 @@ def _mark_failed(delivery: Delivery, failure: Failure, *, mailing_list: str) -> 
                 ).update(state=Subscription.State.BOUNCED, bounced_at=now, last_error=failure.reason[:2000])
         else:
             Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.PENDING, attempts=attempts, last_error=failure.reason[:2000],
-                next_attempt_at=now + retry_delay(attempts), claimed_until=None,
+                status=Delivery.Status.PENDING,
+                attempts=attempts,
+                last_error=failure.reason[:2000],
+                next_attempt_at=now + retry_delay(attempts),
+                claimed_until=None,
             )
 
 
@@ -209,7 +243,9 @@ def _release(deliveries: list[Delivery], *, delay: timedelta, reason: str) -> No
     """Give claimed rows back untried (the server went away mid-batch)."""
     if deliveries:
         Delivery.objects.filter(pk__in=[d.pk for d in deliveries], status=Delivery.Status.CLAIMED).update(
-            status=Delivery.Status.PENDING, next_attempt_at=timezone.now() + delay, claimed_until=None,
+            status=Delivery.Status.PENDING,
+            next_attempt_at=timezone.now() + delay,
+            claimed_until=None,
             last_error=reason[:2000],
         )
 
@@ -244,6 +280,7 @@ def build_message(dispatch: Dispatch, delivery: Delivery, attachments) -> mail.E
         PREFERENCES_PLACEHOLDER, escape(preferences_url)
     )
     mailto = f"mailto:{settings.UNSUBSCRIBE_MAILBOX}?subject=unsubscribe%20{token}"
+    list_id = f"{dispatch.mailing_list}.{settings.LIST_ID_DOMAIN}"
     message = mail.EmailMultiAlternatives(
         subject=dispatch.subject,
         body=text,
@@ -252,7 +289,7 @@ def build_message(dispatch: Dispatch, delivery: Delivery, attachments) -> mail.E
         headers={
             "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f"{MailingList(dispatch.mailing_list).label} <{dispatch.mailing_list}.{settings.LIST_ID_DOMAIN}>",
+            "List-Id": f"{MailingList(dispatch.mailing_list).label} <{list_id}>",
             "X-CTC-Dispatch": str(dispatch.pk),
             "Auto-Submitted": "auto-generated",
         },
@@ -281,7 +318,7 @@ def _send_batch(dispatch: Dispatch, batch: list[Delivery]) -> None:
                 failure = classify_failure(exc)
                 _mark_failed(delivery, failure, mailing_list=dispatch.mailing_list)
                 if failure.connection_lost:
-                    _release(batch[index + 1:], delay=retry_delay(delivery.attempts + 1), reason=failure.reason)
+                    _release(batch[index + 1 :], delay=retry_delay(delivery.attempts + 1), reason=failure.reason)
                     return
                 continue
             _mark_sent(delivery)
@@ -332,15 +369,20 @@ def deliveries_sweep() -> dict:
     now = timezone.now()
     with transaction.atomic():
         expired = Delivery.objects.filter(status=Delivery.Status.CLAIMED, claimed_until__lt=now).update(
-            status=Delivery.Status.PENDING, claimed_until=None, next_attempt_at=now,
+            status=Delivery.Status.PENDING,
+            claimed_until=None,
+            next_attempt_at=now,
         )
     due = list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-        .values_list("dispatch_id", flat=True).distinct()
+        .values_list("dispatch_id", flat=True)
+        .distinct()
     )
     for dispatch_id in due:
         dispatch_enqueue(dispatch_id=dispatch_id)
-    for dispatch_id in Dispatch.objects.filter(completed_at__isnull=True).exclude(pk__in=due).values_list("pk", flat=True):
+    for dispatch_id in (
+        Dispatch.objects.filter(completed_at__isnull=True).exclude(pk__in=due).values_list("pk", flat=True)
+    ):
         dispatch_refresh_completion(dispatch_id=dispatch_id)
     return {"expired_claims": expired, "dispatches_enqueued": len(due)}
 

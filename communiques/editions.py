@@ -8,7 +8,7 @@ import csv
 import io
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -21,9 +21,17 @@ ORGANIZATION_FIELDS = ["acronym", "name", "kind", "region", "website"]
 # Notes are internal to the secretariat and never circulated.
 FOCAL_POINT_FIELDS = ["full_name", "title", "role", "email", "phone", "mobile", "languages", "city", "country"]
 TABLE_COLUMNS = [
-    ("organization", "Organization"), ("acronym", "Acronym"), ("full_name", "Name"), ("title", "Title"),
-    ("role", "Role"), ("email", "Email"), ("phone", "Phone"), ("mobile", "Mobile"),
-    ("languages", "Languages"), ("city", "City"), ("country", "Country"),
+    ("organization", "Organization"),
+    ("acronym", "Acronym"),
+    ("full_name", "Name"),
+    ("title", "Title"),
+    ("role", "Role"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("mobile", "Mobile"),
+    ("languages", "Languages"),
+    ("city", "City"),
+    ("country", "Country"),
 ]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -94,7 +102,8 @@ def snapshot_rows(snapshot: dict):
     for org in snapshot["organizations"]:
         for fp in org["focal_points"]:
             yield {
-                "organization": org["name"], "acronym": org["acronym"],
+                "organization": org["name"],
+                "acronym": org["acronym"],
                 **{field: fp[field] for field in FOCAL_POINT_FIELDS},
                 "languages": ", ".join(fp["languages"]),
             }
@@ -133,22 +142,36 @@ def render_pdf(*, number: int, snapshot: dict, changes: dict) -> bytes:
     from weasyprint import HTML
 
     html = render_to_string(
-        "communiques/edition_pdf.html", {"number": number, "snapshot": snapshot, "changes": changes},
+        "communiques/edition_pdf.html",
+        {"number": number, "snapshot": snapshot, "changes": changes},
     )
     return HTML(string=html).write_pdf()
+
+
+EDITION_LOCK_KEY = 0x43544345  # any constant shared by every process that numbers editions
+
+
+def _take_edition_lock() -> None:
+    """Serialise edition numbering until the transaction ends, even when no edition exists yet
+    (a row lock would have nothing to lock). SQLite's IMMEDIATE transactions already serialise."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EDITION_LOCK_KEY])
 
 
 @transaction.atomic
 def edition_create(*, user=None) -> Edition:
     """Freeze the active directory as the next numbered edition, with its PDF, CSV and XLSX."""
-    # Lock the latest edition row so two concurrent circulations cannot take the same number.
-    latest = Edition.objects.select_for_update().order_by("-number").first()
+    _take_edition_lock()
+    latest = Edition.objects.order_by("-number").first()
     number = (Edition.objects.aggregate(Max("number"))["number__max"] or 0) + 1
     snapshot = snapshot_build()
     changes = snapshot_diff(latest.snapshot if latest else None, snapshot)
     edition = Edition(number=number, created_by=user, snapshot=snapshot, changes=changes)
     stem = f"ctc-contact-list-edition-{number}"
-    edition.pdf.save(f"{stem}.pdf", ContentFile(render_pdf(number=number, snapshot=snapshot, changes=changes)), save=False)
+    edition.pdf.save(
+        f"{stem}.pdf", ContentFile(render_pdf(number=number, snapshot=snapshot, changes=changes)), save=False
+    )
     edition.csv.save(f"{stem}.csv", ContentFile(render_csv(snapshot)), save=False)
     edition.xlsx.save(f"{stem}.xlsx", ContentFile(render_xlsx(snapshot)), save=False)
     edition.save()

@@ -28,6 +28,9 @@ def markdown_to_safe_html(text: str) -> str:
     return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 just above
 
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @dataclass
 class RenderedMessage:
     subject: str
@@ -80,15 +83,16 @@ def digest_message(communiques: list[Communique]) -> RenderedMessage:
 def dispatch_attachments(dispatch: Dispatch) -> list[tuple[str, bytes, str]]:
     """Return (filename, content, mimetype) for every file the dispatch carries."""
     files = []
-    if dispatch.edition_id:
-        edition = dispatch.edition
+    # Not `edition_id`: a test send of the next edition carries an unsaved edition with in-memory files.
+    edition = dispatch.edition
+    if edition is not None:
         stem = f"ctc-contact-list-edition-{edition.number}"
         files.append((f"{stem}.pdf", _read(edition.pdf), "application/pdf"))
         if dispatch.include_csv:
             files.append((f"{stem}.csv", _read(edition.csv), "text/csv"))
         if dispatch.include_xlsx:
             files.append(
-                (f"{stem}.xlsx", _read(edition.xlsx), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                (f"{stem}.xlsx", _read(edition.xlsx), XLSX_MIMETYPE)
             )
     return files
 

@@ -30,7 +30,8 @@ def contact_list_recipients() -> QuerySet[Subscription]:
         | Q(source__in=VOUCHED_SOURCES)
         | Q(approved_at__isnull=False, confirmed_at__isnull=False)
     )
-    return Subscription.objects.filter(mailing_list=MailingList.CONTACTS, state=Subscription.State.ACTIVE).filter(vetted)
+    active = Subscription.objects.filter(mailing_list=MailingList.CONTACTS, state=Subscription.State.ACTIVE)
+    return active.filter(vetted)
 
 
 def communique_recipients() -> QuerySet[Subscription]:
@@ -48,11 +49,12 @@ def list_recipients(mailing_list: str) -> QuerySet[Subscription]:
 
 
 def dispatch_list() -> QuerySet[Dispatch]:
+    # Explicit order: Meta.ordering is not applied to a query with GROUP BY (these counts).
     return Dispatch.objects.select_related("edition", "created_by").annotate(
         total=Count("deliveries"),
         sent=Count("deliveries", filter=Q(deliveries__status="sent")),
         failed=Count("deliveries", filter=Q(deliveries__status="failed")),
-    )
+    ).order_by("-created_at", "-pk")
 
 
 def access_requests_awaiting_approval() -> QuerySet[Subscription]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from itertools import groupby
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from ctc_portal import gate
 
@@ -34,12 +34,22 @@ def focal_point_list(*, user) -> QuerySet[FocalPoint]:
     )
 
 
+def focal_point_role_rank() -> Case:
+    """Return an expression ordering focal points primary, alternate, other (not their codes' A–Z)."""
+    return Case(
+        When(role=FocalPoint.Role.PRIMARY, then=Value(0)),
+        When(role=FocalPoint.Role.ALTERNATE, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
 def organization_focal_points(*, user, organization: Organization) -> QuerySet[FocalPoint]:
-    """Return the organization's focal points the user may see: primary first, then by name."""
+    """Return the organization's focal points the user may see: active first, primary first, then by name."""
     return (
         gate.focal_points(user, "view")
         .filter(organization=organization)
-        .order_by("-is_active", "role", "sort_name", "pk")
+        .order_by("-is_active", focal_point_role_rank(), "sort_name", "pk")
     )
 
 
@@ -133,9 +143,11 @@ def _entries(records, subject_of) -> list[HistoryEntry]:
                 delta = record.diff_against(previous, excluded_fields=HIDDEN_HISTORY_FIELDS)
                 for change in delta.changes:
                     label = str(record.instance_type._meta.get_field(change.field).verbose_name)
-                    entry.changes.append(
-                        FieldChange(label=label.capitalize(), old=_display(previous, change.field), new=_display(record, change.field))
-                    )
+                    entry.changes.append(FieldChange(
+                        label=label.capitalize(),
+                        old=_display(previous, change.field),
+                        new=_display(record, change.field),
+                    ))
             previous = record
             entries.append(entry)
     return entries

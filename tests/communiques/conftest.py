@@ -47,8 +47,13 @@ def start_worker(transactional_db, settings, tmp_path):
     purge_broker()
 
 
-def make_subscriber(email, mailing_list=MailingList.CONTACTS, state=Subscription.State.ACTIVE,
-                    source=Subscription.Source.SECRETARIAT, **fields):
+def make_subscriber(
+    email,
+    mailing_list=MailingList.CONTACTS,
+    state=Subscription.State.ACTIVE,
+    source=Subscription.Source.SECRETARIAT,
+    **fields,
+):
     subscriber = Subscriber.objects.create(email=email, name=fields.pop("name", ""))
     defaults = {"confirmed_at": None, "approved_at": None}
     if source in (Subscription.Source.SECRETARIAT, Subscription.Source.IMPORT) or state == Subscription.State.ACTIVE:
@@ -56,5 +61,7 @@ def make_subscriber(email, mailing_list=MailingList.CONTACTS, state=Subscription
 
         defaults = {"confirmed_at": timezone.now(), "approved_at": timezone.now()}
     defaults.update(fields)
-    Subscription.objects.create(subscriber=subscriber, mailing_list=mailing_list, state=state, source=source, **defaults)
+    Subscription.objects.create(
+        subscriber=subscriber, mailing_list=mailing_list, state=state, source=source, **defaults
+    )
     return subscriber

@@ -1,6 +1,5 @@
 """The delivery ledger: exactly the right recipients, each once, through real SMTP and real workers."""
 
-import os
 import threading
 from collections import Counter
 from datetime import UTC, timedelta
@@ -32,14 +31,20 @@ def test_contact_list_goes_to_exactly_the_vetted_addresses(smtp_settings, smtp_s
     closed = OrganizationFactory(acronym="OLD", is_active=False)
     FocalPointFactory(organization=closed, email="closed-org@example.org")
     make_subscriber("approved@example.org")
-    make_subscriber("unapproved@example.org", state=Subscription.State.PENDING, source=Subscription.Source.ACCESS_REQUEST,
-                    confirmed_at=timezone.now())
+    make_subscriber(
+        "unapproved@example.org",
+        state=Subscription.State.PENDING,
+        source=Subscription.Source.ACCESS_REQUEST,
+        confirmed_at=timezone.now(),
+    )
     make_subscriber("unsubscribed@example.org", state=Subscription.State.UNSUBSCRIBED)
     make_subscriber("bounced@example.org", state=Subscription.State.BOUNCED)
     make_subscriber("communiques-only@example.org", mailing_list=MailingList.COMMUNIQUES)
     # A focal point who opted out stays out.
     FocalPointFactory(organization=organization, email="opted-out@example.org")
-    make_subscriber("opted-out@example.org", state=Subscription.State.UNSUBSCRIBED, source=Subscription.Source.FOCAL_POINT)
+    make_subscriber(
+        "opted-out@example.org", state=Subscription.State.UNSUBSCRIBED, source=Subscription.Source.FOCAL_POINT
+    )
 
     result = circulation.contact_list_circulate(include_csv=True)
     delivery.dispatch_process(dispatch_id=result.dispatch.pk)
@@ -64,7 +69,9 @@ def test_each_message_has_its_own_unsubscribe_link(smtp_settings, smtp_sink, cli
     links = {m["To"]: m["List-Unsubscribe"].split(">")[0].lstrip("<") for m in smtp_sink.messages}
     assert links["a@example.org"] != links["b@example.org"]
     path = links["a@example.org"].split("://", 1)[1].split("/", 1)[1]
-    response = client.post("/" + path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/" + path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 200
     assert _subscription("a@example.org").state == Subscription.State.UNSUBSCRIBED
     assert _subscription("b@example.org").state == Subscription.State.ACTIVE
@@ -282,8 +289,12 @@ def test_worker_killed_mid_dispatch_loses_nothing(start_worker, settings):
 
     _recipients(300)
     with SmtpSink(delay=0.01) as sink:
-        worker = start_worker("victim", email_url=sink.url, concurrency=2,
-                              extra_env={"DELIVERY_BATCH_SIZE": "25", "DELIVERY_CLAIM_LEASE_SECONDS": "2"})
+        worker = start_worker(
+            "victim",
+            email_url=sink.url,
+            concurrency=2,
+            extra_env={"DELIVERY_BATCH_SIZE": "25", "DELIVERY_CLAIM_LEASE_SECONDS": "2"},
+        )
         result = circulation.contact_list_circulate()
         wait_for(lambda: len(sink.messages) >= 60, timeout=60, message="sending to start")
         worker.kill()
@@ -294,8 +305,9 @@ def test_worker_killed_mid_dispatch_loses_nothing(start_worker, settings):
 
         start_worker("rescuer", email_url=sink.url)
         # The dead worker's two-second leases run out; the sweeper (beat runs it every minute) frees them.
-        wait_for(lambda: delivery.deliveries_sweep()["expired_claims"], timeout=30, interval=0.5,
-                 message="expired claims")
+        wait_for(
+            lambda: delivery.deliveries_sweep()["expired_claims"], timeout=30, interval=0.5, message="expired claims"
+        )
         wait_for(lambda: Dispatch.objects.get(pk=result.dispatch.pk).completed_at, timeout=120, message="completion")
 
         counts = Counter(sink.recipients())

@@ -1,0 +1,162 @@
+"""Forms of the directory pages. They validate input only: views hand `cleaned_data` to a service,
+which checks permission again and writes."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ctc_portal import gate
+
+from . import selectors
+from .models import LANGUAGE_CHOICES, FocalPoint, Organization
+
+User = get_user_model()
+
+ORGANIZATION_CREATE_FIELDS = ["name", "acronym", "kind", "region", "website", "mandate"]
+# Field order on the page; the sets in services.py decide what each role may write.
+SECRETARIAT_ORGANIZATION_FORM_FIELDS = [*ORGANIZATION_CREATE_FIELDS, "is_active"]
+LIAISON_ORGANIZATION_FORM_FIELDS = ["name", "website", "mandate"]
+FOCAL_POINT_FORM_FIELDS = [
+    "organization", "full_name", "title", "role", "email", "phone", "mobile", "languages", "city", "country", "notes",
+]
+
+
+def version_field():
+    """The version the editor loaded; the service refuses the save if the record changed since."""
+    return forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class OrganizationCreateForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ORGANIZATION_CREATE_FIELDS
+        widgets = {"mandate": forms.Textarea(attrs={"rows": 4})}
+
+
+class OrganizationForm(forms.ModelForm):
+    """The secretariat's edit form: every field an organization has."""
+
+    version = version_field()
+
+    class Meta:
+        model = Organization
+        fields = SECRETARIAT_ORGANIZATION_FORM_FIELDS
+        widgets = {"mandate": forms.Textarea(attrs={"rows": 4})}
+
+
+class LiaisonOrganizationForm(forms.ModelForm):
+    """A liaison's edit form: the description only; identity and status stay with the secretariat."""
+
+    version = version_field()
+
+    class Meta:
+        model = Organization
+        fields = LIAISON_ORGANIZATION_FORM_FIELDS
+        widgets = {"mandate": forms.Textarea(attrs={"rows": 4})}
+
+
+class FocalPointForm(forms.ModelForm):
+    languages = forms.MultipleChoiceField(
+        label=_("Working languages"), choices=LANGUAGE_CHOICES, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = FocalPoint
+        fields = FOCAL_POINT_FORM_FIELDS
+        widgets = {
+            "email": forms.EmailInput(attrs={"autocomplete": "off"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only organizations the user may change: a liaison cannot file a contact elsewhere.
+        self.fields["organization"].queryset = gate.organizations(user, "change").order_by("sort_name", "pk")
+        self.fields["organization"].empty_label = None
+
+
+class FocalPointUpdateForm(FocalPointForm):
+    version = version_field()
+
+
+# --- Liaisons -----------------------------------------------------------------------------------
+
+
+def _active_accounts():
+    # guardian's stand-in for anonymous visitors is a row in the user table: never a liaison.
+    return User.objects.filter(is_active=True).exclude(username=settings.ANONYMOUS_USER_NAME)
+
+
+class LiaisonAssignForm(forms.Form):
+    """Name an existing, active account by username or email."""
+
+    account = forms.CharField(
+        label=_("Username or email of an existing account"), max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def clean_account(self):
+        value = self.cleaned_data["account"].strip()
+        matches = list(_active_accounts().filter(Q(username__iexact=value) | Q(email__iexact=value))[:2])
+        if not matches:
+            raise forms.ValidationError(_("No active account has this username or email."), code="unknown")
+        if len(matches) > 1:
+            raise forms.ValidationError(
+                _("Several accounts share this email address: enter the username instead."), code="ambiguous",
+            )
+        account = matches[0]
+        if selectors.organization_liaisons(organization=self.organization).filter(pk=account.pk).exists():
+            raise forms.ValidationError(_("This account is already a liaison of this organization."), code="already")
+        return account
+
+
+class LiaisonInviteForm(forms.ModelForm):
+    """Create an account for a new liaison; they choose their password from the emailed link."""
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields["first_name"].required = True
+        self.fields["last_name"].required = True
+        self.fields["username"].widget.attrs["autocomplete"] = "off"
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("This username is taken."), code="username_taken")
+        return username
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                _("An account with this email address already exists: assign it instead."), code="email_taken",
+            )
+        return email
+
+
+class PasswordSetEmailForm(PasswordResetForm):
+    """Send one new account its "choose your password" link, using the password-reset tokens and views.
+
+    Only the given user is emailed, even if another account shares the address.
+    """
+
+    def __init__(self, *, user, **kwargs):
+        super().__init__(data={"email": user.email}, **kwargs)
+        self.user = user
+
+    def get_users(self, email):
+        if self.user.is_active and self.user.has_usable_password():
+            yield self.user
