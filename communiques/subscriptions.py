@@ -34,7 +34,9 @@ def _require_secretariat(user) -> None:
         raise PermissionDenied
 
 
-def subscriber_get_or_create(*, email: str, name: str = "", organization_name: str = "", language: str = "") -> Subscriber:
+def subscriber_get_or_create(
+    *, email: str, name: str = "", organization_name: str = "", language: str = "",
+) -> Subscriber:
     email = email.strip().lower()
     subscriber = Subscriber.objects.filter(email=email).first()
     if subscriber is None:
@@ -113,7 +115,9 @@ def subscription_request(
     is already subscribed. An already active subscription is left alone and gets no email.
     """
     validate_email(email)
-    subscriber = subscriber_get_or_create(email=email, name=name, organization_name=organization_name, language=language)
+    subscriber = subscriber_get_or_create(
+        email=email, name=name, organization_name=organization_name, language=language,
+    )
     subscription, created = Subscription.objects.select_for_update().get_or_create(
         subscriber=subscriber, mailing_list=mailing_list,
         defaults={
@@ -141,6 +145,13 @@ def subscription_confirm(*, token: str) -> Subscription:
     data = signing.loads(token, salt=CONFIRM_SALT, max_age=settings.SUBSCRIPTION_CONFIRM_MAX_AGE)
     subscription = Subscription.objects.select_for_update().select_related("subscriber").get(pk=data["id"])
     now = timezone.now()
+    if subscription.mailing_list == MailingList.CONTACTS and subscription.state in CLOSED_STATES:
+        # Coming back to the restricted list after leaving it (or being removed by the secretariat,
+        # which is recorded the same way) needs a fresh approval; an old one must not let them in.
+        # Vouched sources (import, added by the secretariat) would count as approved by themselves.
+        subscription.approved_at = None
+        subscription.approved_by = None
+        subscription.source = Subscription.Source.ACCESS_REQUEST
     if subscription.confirmed_at is None or subscription.state in CLOSED_STATES:
         subscription.confirmed_at = now
     if subscription.mailing_list == MailingList.COMMUNIQUES or subscription.approved_at is not None:
@@ -238,7 +249,9 @@ class AddResult:
 
 
 def _vouch(subscriber: Subscriber, *, mailing_list: str, source: str, user) -> AddResult:
-    subscription = Subscription.objects.select_for_update().filter(subscriber=subscriber, mailing_list=mailing_list).first()
+    subscription = (
+        Subscription.objects.select_for_update().filter(subscriber=subscriber, mailing_list=mailing_list).first()
+    )
     now = timezone.now()
     if subscription is None:
         subscription = Subscription.objects.create(
@@ -247,7 +260,9 @@ def _vouch(subscriber: Subscriber, *, mailing_list: str, source: str, user) -> A
         )
         return AddResult(subscription, created=True)
     if subscription.state in CLOSED_STATES:
-        return AddResult(subscription, created=False, skipped_reason=f"left as {subscription.get_state_display().lower()}")
+        return AddResult(
+            subscription, created=False, skipped_reason=f"left as {subscription.get_state_display().lower()}",
+        )
     subscription.state = Subscription.State.ACTIVE
     subscription.approved_at = subscription.approved_at or now
     subscription.approved_by = subscription.approved_by or user
@@ -265,7 +280,9 @@ def subscriber_add(
     """The secretariat adds an address it vouches for: active at once, unless it opted out or bounced."""
     _require_secretariat(user)
     validate_email(email)
-    subscriber = subscriber_get_or_create(email=email, name=name, organization_name=organization_name, language=language)
+    subscriber = subscriber_get_or_create(
+        email=email, name=name, organization_name=organization_name, language=language,
+    )
     return _vouch(subscriber, mailing_list=mailing_list, source=Subscription.Source.SECRETARIAT, user=user)
 
 
@@ -328,7 +345,9 @@ def subscribers_import(*, rows: list[dict], mailing_list: str, user=None) -> Imp
         raise ValidationError(f"Unknown list {mailing_list!r}")
     report = ImportReport()
     for row in rows:
-        subscriber = subscriber_get_or_create(email=row["email"], name=row["name"], organization_name=row["organization"])
+        subscriber = subscriber_get_or_create(
+            email=row["email"], name=row["name"], organization_name=row["organization"],
+        )
         result = _vouch(subscriber, mailing_list=mailing_list, source=Subscription.Source.IMPORT, user=user)
         if result.skipped_reason:
             report.skipped.append(f"{row['email']}: {result.skipped_reason}")

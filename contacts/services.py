@@ -2,9 +2,11 @@
 records who did it in the history. Views, the API, imports and commands all come through here."""
 
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -197,3 +199,39 @@ def liaison_remove(*, actor, user, organization: Organization) -> None:
         raise PermissionDenied
     remove_perm(gate.LIAISON_PERMISSION, user, organization)
     logger.info("%s removed %s as liaison of %s", actor or "operator", user.get_username(), organization.acronym)
+
+
+def _send_password_set_email(*, user, organization: Organization) -> None:
+    """Email a new account its "choose your password" link (Django's password-reset tokens and pages)."""
+    from urllib.parse import urlsplit
+
+    from .forms import PasswordSetEmailForm
+
+    site = urlsplit(settings.SITE_URL)
+    form = PasswordSetEmailForm(user=user)
+    if form.is_valid():
+        form.save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            subject_template_name="registration/password_set_subject.txt",
+            email_template_name="registration/password_set_email.txt",
+            extra_email_context={"organization": organization, "domain": site.netloc, "site_name": site.netloc},
+        )
+
+
+@transaction.atomic
+def liaison_account_create(*, actor, organization: Organization, data: Mapping[str, Any]):
+    """Create an account, make it a liaison of the organization, and email it a password link after commit.
+
+    The account gets a random password nobody knows: the person chooses theirs from the link, and if
+    that email is lost "Forgot your password?" still works (Django ignores unusable passwords there).
+    """
+    if not gate.may_manage_liaisons(actor):
+        raise PermissionDenied
+    user = User(**{key: data[key] for key in ("username", "email", "first_name", "last_name") if key in data})
+    user.set_password(secrets.token_urlsafe(32))
+    user.full_clean()
+    user.save()
+    liaison_assign(actor=actor, user=user, organization=organization)
+    transaction.on_commit(lambda: _send_password_set_email(user=user, organization=organization))
+    return user

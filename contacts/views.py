@@ -6,15 +6,12 @@ PermissionDenied becomes Django's 403 page with nothing written.
 """
 
 import logging
-import secrets
-from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Model
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.formats import date_format
@@ -39,7 +36,6 @@ from .forms import (
     LiaisonOrganizationForm,
     OrganizationCreateForm,
     OrganizationForm,
-    PasswordSetEmailForm,
 )
 from .models import FocalPoint, Organization
 
@@ -400,37 +396,6 @@ class FocalPointSetActiveView(DirectoryAccessMixin, View):
 # --- Liaisons -------------------------------------------------------------------------------------
 
 
-def send_password_set_email(*, request, user, organization) -> None:
-    """Email a new account its "choose your password" link (password-reset tokens and pages)."""
-    form = PasswordSetEmailForm(user=user)
-    if form.is_valid():
-        form.save(
-            request=request,
-            use_https=request.is_secure(),
-            subject_template_name="registration/password_set_subject.txt",
-            email_template_name="registration/password_set_email.txt",
-            extra_email_context={"organization": organization},
-        )
-
-
-@transaction.atomic
-def liaison_invite(*, request, data, organization: Organization):
-    """Create an account and make it a liaison of the organization; email the password link after commit.
-
-    This is a write and belongs in services.py (`liaison_invite`); it lives here until that module
-    takes it, and calls `services.liaison_assign`, which checks the actor is the secretariat.
-    """
-    user = User(**data)
-    # A password nobody knows: the person chooses theirs from the emailed link, and if that email is
-    # lost "Forgot your password?" still works (it ignores accounts with unusable passwords).
-    user.set_password(secrets.token_urlsafe(32))
-    user.full_clean()
-    user.save()
-    services.liaison_assign(actor=request.user, user=user, organization=organization)
-    transaction.on_commit(partial(send_password_set_email, request=request, user=user, organization=organization))
-    return user
-
-
 class OrganizationLiaisonsView(SecretariatRequiredMixin, TemplateView):
     """Who looks after one organization; assign an existing account or invite a new one."""
 
@@ -473,8 +438,8 @@ class OrganizationLiaisonsView(SecretariatRequiredMixin, TemplateView):
     def invite(self, form):
         if form.is_valid():
             try:
-                user = liaison_invite(
-                    request=self.request, data={name: form.cleaned_data[name] for name in form._meta.fields},
+                user = services.liaison_account_create(
+                    actor=self.request.user, data={name: form.cleaned_data[name] for name in form._meta.fields},
                     organization=self.organization,
                 )
             except ValidationError as exc:
