@@ -4,6 +4,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 
 from contacts.models import FocalPoint
+from ctc_portal.history import HistoryEntry, history_entries
 
 from .models import Dispatch, MailingList, Subscription
 
@@ -62,3 +63,14 @@ def access_requests_awaiting_approval() -> QuerySet[Subscription]:
         mailing_list=MailingList.CONTACTS, state=Subscription.State.PENDING,
         confirmed_at__isnull=False, approved_at__isnull=True,
     ).select_related("subscriber").order_by("confirmed_at")
+
+
+# Fields whose change the "who" and "action" columns already say.
+COMMUNIQUE_HIDDEN_HISTORY_FIELDS = {"digested_at", "published_by", "published_at"}
+
+
+def communique_history(*, communique) -> list[HistoryEntry]:
+    """Return who changed what in the communiqué and when, newest first (secretariat pages only)."""
+    records = communique.history.select_related("history_user").order_by("id", "history_date")
+    entries = history_entries(records, subject_of=lambda r: r.title, hidden=COMMUNIQUE_HIDDEN_HISTORY_FIELDS)
+    return entries[::-1]

@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -31,9 +30,7 @@ from django.views.generic import CreateView, DetailView, FormView, ListView, Upd
 from django_filters.views import FilterView
 from django_ratelimit.decorators import ratelimit
 
-from contacts.selectors import FieldChange, HistoryEntry
 from contacts.views import (
-    HISTORY_ACTIONS,
     SecretariatRequiredMixin,
     ServiceFormMixin,
     add_service_errors,
@@ -197,13 +194,6 @@ class SubscriptionConfirmView(View):
 # --- Shared --------------------------------------------------------------------------------------
 
 PUBLIC_PAGE_SIZE = 10
-# Communiqué history: internal bookkeeping, and fields whose change the "who" column already says.
-HIDDEN_HISTORY_FIELDS = {"version", "created_at", "digested_at", "published_by"}
-COMMUNIQUE_HISTORY_ACTIONS = {
-    **HISTORY_ACTIONS,
-    "published": _("published"),
-    "unpublished": _("unpublished (back to draft)"),
-}
 
 
 def published_communiques():
@@ -226,45 +216,6 @@ def safe_next(request, default: str) -> str:
     return default
 
 
-def _history_value(record, field_name: str) -> str:
-    model_field = Communique._meta.get_field(field_name)
-    value = getattr(record, model_field.attname)
-    if value in (None, ""):
-        return "—"
-    if model_field.choices:
-        return str(dict(model_field.flatchoices).get(value, value))
-    return Truncator(str(value)).chars(120)
-
-
-def communique_history(communique: Communique) -> list[HistoryEntry]:
-    """Return who changed what in the communiqué and when, newest first, with old and new values.
-
-    A read for the secretariat only (callers check); it belongs with the selectors.
-    """
-    records = communique.history.select_related("history_user").order_by("history_id")
-    entries, previous = [], None
-    for record in records:
-        if record.history_type == "+":
-            action = "created"
-        elif record.history_type == "-":
-            action = "deleted"
-        else:
-            action = record.history_change_reason or "changed"
-        entry = HistoryEntry(
-            when=record.history_date,
-            who=record.history_user.get_username() if record.history_user else gettext("system"),
-            subject=record.title, action=str(COMMUNIQUE_HISTORY_ACTIONS.get(action, action)),
-        )
-        if previous is not None and record.history_type == "~":
-            delta = record.diff_against(previous, excluded_fields=HIDDEN_HISTORY_FIELDS)
-            for change in delta.changes:
-                label = str(Communique._meta.get_field(change.field).verbose_name).capitalize()
-                entry.changes.append(FieldChange(
-                    label=label, old=_history_value(previous, change.field), new=_history_value(record, change.field),
-                ))
-        entries.append(entry)
-        previous = record
-    return entries[::-1]
 
 
 # --- Public communiqués --------------------------------------------------------------------------
@@ -559,7 +510,7 @@ class CommuniqueHistoryView(SecretariatRequiredMixin, CommuniqueObjectMixin, Vie
 
     def get(self, request, pk):
         return render(request, self.template_name, {
-            "communique": self.communique, "history": communique_history(self.communique),
+            "communique": self.communique, "history": selectors.communique_history(communique=self.communique),
         })
 
 

@@ -1,14 +1,12 @@
 """Reads from the directory, already restricted by the gate and shaped for the page that shows them,
 so a page's number of queries does not grow with its rows."""
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from itertools import groupby
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from ctc_portal import gate
+from ctc_portal.history import HistoryEntry, history_entries
 
 from .models import FocalPoint, Organization, OrganizationUserObjectPermission
 
@@ -89,68 +87,7 @@ def organizations_without_liaison() -> QuerySet[Organization]:
 
 # --- History -----------------------------------------------------------------------------------
 
-HIDDEN_HISTORY_FIELDS = {"version", "created_at", "last_verified_by"}
-
-
-@dataclass
-class FieldChange:
-    label: str
-    old: str
-    new: str
-
-
-@dataclass
-class HistoryEntry:
-    when: datetime
-    who: str
-    subject: str
-    action: str
-    changes: list[FieldChange] = field(default_factory=list)
-
-
-def _display(record, field_name: str) -> str:
-    model_field = record.instance_type._meta.get_field(field_name)
-    value = getattr(record, model_field.attname)
-    if value in (None, "", []):
-        return "—"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if model_field.choices:
-        return str(dict(model_field.flatchoices).get(value, value))
-    if field_name == "organization":
-        return str(getattr(record, "organization", value))
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _entries(records, subject_of) -> list[HistoryEntry]:
-    entries = []
-    for _, versions in groupby(records, key=lambda r: r.id):
-        previous = None
-        for record in versions:
-            who = record.history_user.get_username() if record.history_user else "system"
-            entry = HistoryEntry(when=record.history_date, who=who, subject=subject_of(record), action="")
-            if record.history_type == "+":
-                entry.action = "created" if record.history_change_reason in (None, "", "created") else (
-                    f"created ({record.history_change_reason})"
-                )
-            elif record.history_type == "-":
-                entry.action = "deleted"
-            else:
-                entry.action = record.history_change_reason or "changed"
-            if previous is not None and record.history_type == "~":
-                delta = record.diff_against(previous, excluded_fields=HIDDEN_HISTORY_FIELDS)
-                for change in delta.changes:
-                    label = str(record.instance_type._meta.get_field(change.field).verbose_name)
-                    entry.changes.append(FieldChange(
-                        label=label.capitalize(),
-                        old=_display(previous, change.field),
-                        new=_display(record, change.field),
-                    ))
-            previous = record
-            entries.append(entry)
-    return entries
+HIDDEN_HISTORY_FIELDS = {"last_verified_by"}
 
 
 def organization_history(*, user, organization: Organization) -> list[HistoryEntry]:
@@ -168,5 +105,7 @@ def organization_history(*, user, organization: Organization) -> list[HistoryEnt
         .select_related("history_user", "organization")
         .order_by("id", "history_date")
     )
-    entries = _entries(org_records, lambda r: r.acronym) + _entries(fp_records, lambda r: r.full_name)
+    entries = history_entries(org_records, subject_of=lambda r: r.acronym, hidden=HIDDEN_HISTORY_FIELDS) + (
+        history_entries(fp_records, subject_of=lambda r: r.full_name, hidden=HIDDEN_HISTORY_FIELDS)
+    )
     return sorted(entries, key=lambda e: e.when, reverse=True)

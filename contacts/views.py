@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import CreateView, DetailView, ListView, TemplateView, UpdateView
 from django_filters.views import FilterView
@@ -42,14 +41,6 @@ from .models import FocalPoint, Organization
 logger = logging.getLogger(__name__)
 User = get_user_model()
 
-HISTORY_ACTIONS = {
-    "created": gettext_lazy("created"),
-    "changed": gettext_lazy("changed"),
-    "deleted": gettext_lazy("deleted"),
-    "deactivated": gettext_lazy("deactivated"),
-    "reactivated": gettext_lazy("reactivated"),
-    "verified": gettext_lazy("marked verified"),
-}
 
 
 # --- Access -------------------------------------------------------------------------------------
@@ -217,8 +208,6 @@ class OrganizationDetailView(DirectoryAccessMixin, DetailView):
         history = None
         if gate.may_view_history(user, organization):
             history = selectors.organization_history(user=user, organization=organization)
-            for entry in history:
-                entry.action_label = HISTORY_ACTIONS.get(entry.action, entry.action)
         context.update(
             can_change=gate.may(user, "change", organization),
             can_manage=gate.may_deactivate_organization(user),
