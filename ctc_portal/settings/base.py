@@ -221,3 +221,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
 RATELIMIT_USE_CACHE = "default"
+
+# --- Client addresses ---------------------------------------------------------------------------
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For (0 when none). Rate limits
+# and login throttling key on the client address this yields (ctc_portal/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_IP_META_KEY = "ctc_portal.client_ip.client_ip"
