@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from contacts.models import FocalPoint, Organization
+from ctc_portal import gate
 
 from .models import Edition
 
@@ -44,6 +45,13 @@ def _value(value) -> str | list:
     return str(value)
 
 
+def _circulated(focal_point: FocalPoint) -> dict:
+    # Circulated editions reach people outside the portal: the gate's rule for "no user" applies.
+    hidden = gate.focal_point_hidden_fields(None, focal_point)
+    values = {field: "" if field in hidden else _value(getattr(focal_point, field)) for field in FOCAL_POINT_FIELDS}
+    return {"id": focal_point.pk, **values}
+
+
 def snapshot_build() -> dict:
     """Return the active directory as circulated: active organizations and their active focal points."""
     focal_points = FocalPoint.objects.filter(is_active=True).order_by("role", "sort_name", "pk")
@@ -56,10 +64,7 @@ def snapshot_build() -> dict:
     for organization in organizations:
         entry = {field: _value(getattr(organization, field)) for field in ORGANIZATION_FIELDS}
         entry["id"] = organization.pk
-        entry["focal_points"] = [
-            {"id": fp.pk, **{field: _value(getattr(fp, field)) for field in FOCAL_POINT_FIELDS}}
-            for fp in organization.active_focal_points
-        ]
+        entry["focal_points"] = [_circulated(fp) for fp in organization.active_focal_points]
         result.append(entry)
     return {"taken_at": timezone.now().isoformat(), "organizations": result}
 

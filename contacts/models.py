@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -121,6 +122,9 @@ class FocalPoint(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
     city = models.CharField(_("city"), max_length=100, blank=True)
     country = CountryField(_("country"), blank=True)
     notes = models.TextField(_("notes"), blank=True, max_length=2000)
+    # Per-field audience: marked fields never reach liaisons, exports, the API or circulated editions.
+    phones_secretariat_only = models.BooleanField(_("phone numbers for the secretariat only"), default=False)
+    notes_secretariat_only = models.BooleanField(_("notes for the secretariat only"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     search_text = models.TextField(editable=False, default="")
     sort_name = models.CharField(max_length=200, editable=False, default="", db_index=True)
@@ -169,3 +173,107 @@ class OrganizationUserObjectPermission(UserObjectPermissionBase):
 
 class OrganizationGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Organization, on_delete=models.CASCADE)
+
+
+class Invitation(TimeStampedModel):
+    """An emailed, signed, single-use invitation to become a liaison of one organization."""
+
+    email = models.EmailField(_("email"))
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    # Part of the signed link; a new nonce on re-send makes the earlier link stop working.
+    nonce = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    sent_count = models.PositiveIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.organization.acronym}"
+
+
+class VerificationReminder(models.Model):
+    """One reminder emailed to an organization's liaisons that its entries need confirming."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="verification_reminders")
+    sent_at = models.DateTimeField(default=timezone.now)
+    recipients = models.PositiveIntegerField(default=0)
+    # Set when someone confirms or edits the organization's entries after this reminder.
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["organization", "-sent_at"])]
+
+    def __str__(self):
+        return f"Reminder to {self.organization.acronym} on {self.sent_at:%Y-%m-%d}"
+
+
+class ChangeReview(models.Model):
+    """A liaison's edit, waiting for the secretariat to review or revert it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To review")
+        REVIEWED = "reviewed", _("Reviewed")
+        REVERTED = "reverted", _("Reverted")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="change_reviews")
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    # The simple-history record of this change (its model follows from content_type).
+    history_id = models.PositiveBigIntegerField()
+    action = models.CharField(max_length=40)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the daily digest to the secretariat reported this change.
+    digested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at"]
+        indexes = [models.Index(fields=["status", "-changed_at"]), models.Index(fields=["digested_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["content_type", "history_id"], name="change_review_once_per_change"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} by {self.changed_by} on {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class ExportLog(models.Model):
+    """Who exported what from the directory, when, in which format and how many rows."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+        VCARD = "vcard", "vCard"
+        PDF = "pdf", "PDF"
+        JSON = "json", "JSON (API)"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    format = models.CharField(max_length=10, choices=Format.choices)
+    scope = models.CharField(max_length=300)
+    row_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user} exported {self.row_count} rows as {self.format}"

@@ -28,6 +28,7 @@ SECRETARIAT_ORGANIZATION_FIELDS = frozenset({"name", "acronym", "kind", "region"
 FOCAL_POINT_FIELDS = frozenset(
     {"organization", "full_name", "title", "role", "email", "phone", "mobile", "languages", "city", "country", "notes"}
 )
+AUDIENCE_FIELDS = gate.AUDIENCE_FIELDS
 SECRETARIAT_GROUP_PERMISSIONS = [
     "contacts.add_organization", "contacts.change_organization", "contacts.view_organization",
     "contacts.add_focalpoint", "contacts.change_focalpoint", "contacts.view_focalpoint",
@@ -121,7 +122,7 @@ def organization_mark_verified(*, user, organization: Organization) -> Organizat
 def focal_point_create(*, user, organization: Organization, data: Mapping[str, Any]) -> FocalPoint:
     data = {**data, "organization": data.get("organization", organization)}
     focal_point = FocalPoint()
-    _apply(focal_point, data, FOCAL_POINT_FIELDS)
+    _apply(focal_point, data, (FOCAL_POINT_FIELDS | AUDIENCE_FIELDS) - gate.focal_point_hidden_fields(user, None))
     if not gate.may(user, "change", focal_point.organization):
         raise PermissionDenied
     _save(focal_point, user=user, reason="created")
@@ -140,7 +141,8 @@ def focal_point_update(
     if not gate.may(user, "change", focal_point):
         raise PermissionDenied
     current = _lock_current(FocalPoint, pk=focal_point.pk, version=version)
-    _apply(current, data, FOCAL_POINT_FIELDS)
+    # A field the user may not see cannot be set blind either.
+    _apply(current, data, (FOCAL_POINT_FIELDS | AUDIENCE_FIELDS) - gate.focal_point_hidden_fields(user, current))
     _save(current, user=user, reason="changed")
     if not gate.may(user, "change", current):
         raise PermissionDenied("The focal point would leave your organizations.")

@@ -132,6 +132,44 @@ def get_or_404(queryset: QuerySet, user, action: Action = "view", **lookup):
         raise Http404("No such record.") from None
 
 
+# --- Per-field audience ------------------------------------------------------------------------
+
+PHONE_FIELDS = frozenset({"phone", "mobile"})
+AUDIENCE_FIELDS = frozenset({"phones_secretariat_only", "notes_secretariat_only"})
+
+
+def focal_point_hidden_fields(user, focal_point: FocalPoint | None = None) -> frozenset[str]:
+    """Return the focal-point fields this user must not see, nor set, on this focal point.
+
+    - The secretariat sees everything.
+    - Anyone else never sees the audience flags, nor phones or notes marked secretariat-only.
+    - Notes are internal: shown only to those who may change the organization.
+    - `focal_point` None means a new one: its creator may fill phones and notes.
+    - `user` None means an audience outside the portal (circulated editions): no notes at all.
+
+    Lists annotate `can_change` (selectors do), which saves a query per row here.
+    """
+    if user is not None and is_secretariat(user):
+        return frozenset()
+    if focal_point is None:
+        return AUDIENCE_FIELDS
+    hidden = set(AUDIENCE_FIELDS)
+    if focal_point.phones_secretariat_only:
+        hidden |= PHONE_FIELDS
+    can_change = getattr(focal_point, "can_change", None)
+    if can_change is None:
+        can_change = user is not None and may(user, "change", focal_point)
+    if focal_point.notes_secretariat_only or not can_change:
+        hidden.add("notes")
+    return frozenset(hidden)
+
+
+def redact_focal_point(user, data: dict, focal_point: FocalPoint) -> dict:
+    """Return `data` (a focal point as a dict) without the fields the user must not see."""
+    hidden = focal_point_hidden_fields(user, focal_point)
+    return {key: value for key, value in data.items() if key not in hidden}
+
+
 def may_add_focal_point(user, organization: Organization) -> bool:
     return may(user, "change", organization)
 

@@ -184,3 +184,13 @@ def test_edition_create_numbers_and_files(media_root):
     assert "first@example.org" in content and "second@example.org" in content
     with second.pdf.open("rb") as handle:
         assert handle.read(4) == b"%PDF"
+
+
+@pytest.mark.django_db
+def test_phones_marked_secretariat_only_are_not_circulated():
+    hidden = FocalPointFactory(full_name="Private Phones", phone="+12025550111", phones_secretariat_only=True)
+    shown = FocalPointFactory(full_name="Public Phones", phone="+12025550112")
+    people = {fp["full_name"]: fp for org in editions.snapshot_build()["organizations"] for fp in org["focal_points"]}
+    assert people[hidden.full_name]["phone"] == "" and people[hidden.full_name]["mobile"] == ""
+    assert people[shown.full_name]["phone"] == "+1 202-555-0112"
+    assert "555-0111" not in editions.render_csv(editions.snapshot_build()).decode()

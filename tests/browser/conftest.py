@@ -1,0 +1,52 @@
+"""Browser tests: headless Chromium (tests/conftest.py points Playwright at Debian's) on pytest-django's live_server.
+
+The live server runs in this process, in a thread: mail sent by its requests lands in `mailoutbox`
+(locmem backend), and tasks it enqueues go to the shared Redis, where a real worker can take them.
+"""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support import SmtpSink, Worker, purge_broker
+
+from .helpers import VIEWPORT
+
+# Long enough for a loaded machine, short enough that a broken page fails quickly.
+TIMEOUT_MS = 10_000
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": VIEWPORT, "locale": "en-US", "timezone_id": "America/New_York"}
+
+
+@pytest.fixture(autouse=True)
+def _page_timeout(page: Page):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.set_default_navigation_timeout(TIMEOUT_MS)
+
+
+@pytest.fixture
+def smtp_sink():
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def start_worker(transactional_db, settings, tmp_path):
+    """Start real Celery workers on demand (as tests/communiques/conftest.py does); all stop at the end."""
+    settings.MEDIA_ROOT = tmp_path / "media"  # the live server writes edition files here; the worker reads them
+    purge_broker()
+    workers = []
+
+    def start(name="w1", *, email_url, **kwargs):
+        worker = Worker(name, email_url=email_url, **kwargs)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    purge_broker()
