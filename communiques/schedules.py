@@ -19,6 +19,8 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 CONTACT_LIST_SCHEDULE = "Circulate the contact list"
 DIGEST_SCHEDULE = "Send the daily communiqué digest"
 SWEEP_SCHEDULE = "Sweep deliveries (retries and recovery)"
+VERIFICATION_SCHEDULE = "Remind liaisons to verify their entries"
+LIAISON_CHANGES_SCHEDULE = "Send the secretariat the daily digest of liaison edits"
 # A task started a little early (clock skew) still belongs to the slot it was fired for.
 SLOT_TOLERANCE = timedelta(minutes=5)
 
@@ -44,6 +46,16 @@ DEFAULT_TASKS = [
         name=DIGEST_SCHEDULE, task="communiques.tasks.digest_send_scheduled",
         description="Emails communiqué subscribers the communiqués published for the digest since the last one.",
         crontab={"minute": "0", "hour": "8", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
+    ),
+    DefaultTask(
+        name=VERIFICATION_SCHEDULE, task="contacts.tasks.verification_reminders_send",
+        description="Emails the liaisons of organizations whose entries have not been confirmed for a while.",
+        crontab={"minute": "0", "hour": "10", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
+    ),
+    DefaultTask(
+        name=LIAISON_CHANGES_SCHEDULE, task="contacts.tasks.liaison_changes_digest_send",
+        description="Emails the secretariat what liaisons changed since the last digest.",
+        crontab={"minute": "30", "hour": "8", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
     ),
     DefaultTask(
         name=SWEEP_SCHEDULE, task="communiques.tasks.deliveries_sweep",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import onboarding_urls, review_urls, transfer_urls, views
 
 app_name = "contacts"
 urlpatterns = [
@@ -42,3 +42,5 @@ urlpatterns = [
         views.LiaisonRemoveView.as_view(), name="organization_liaison_remove",
     ),
 ]
+# Invitations, verification and accounts; the review queue; imports and exports.
+urlpatterns += onboarding_urls.urlpatterns + review_urls.urlpatterns + transfer_urls.urlpatterns
