@@ -14,19 +14,19 @@ def dispatch_process(dispatch_id: int) -> int:
     return delivery.dispatch_process(dispatch_id=dispatch_id)
 
 
-@shared_task(ignore_result=True, time_limit=5 * 60)
+@shared_task(ignore_result=True, time_limit=5 * 60, soft_time_limit=5 * 60 - 30)
 def deliveries_sweep(schedule: str | None = None) -> dict:
     return delivery.deliveries_sweep()
 
 
-@shared_task(acks_late=True, ignore_result=True, time_limit=30 * 60)
+@shared_task(acks_late=True, ignore_result=True, time_limit=30 * 60, soft_time_limit=30 * 60 - 30)
 def contact_list_circulate_scheduled(schedule: str | None = None) -> int | None:
     kwargs = {"schedule_name": schedule} if schedule else {}
     result = circulation.contact_list_circulate_scheduled(**kwargs)
     return result.dispatch.pk if result else None
 
 
-@shared_task(acks_late=True, ignore_result=True, time_limit=15 * 60)
+@shared_task(acks_late=True, ignore_result=True, time_limit=15 * 60, soft_time_limit=15 * 60 - 30)
 def digest_send_scheduled(schedule: str | None = None) -> int | None:
     kwargs = {"schedule_name": schedule} if schedule else {}
     dispatch = circulation.digest_send_scheduled(**kwargs)
