@@ -39,3 +39,11 @@ def save_screenshot(page: Page, name: str) -> None:
     """Save the whole page, at the desktop viewport's width, as docs/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True, animations="disabled", caret="hide")
+
+
+def open_secretariat_menu(page: Page) -> Locator:
+    """Open the main menu's "Secretariat" dropdown (by keyboard-usable button) and return it."""
+    main_nav(page).get_by_role("button", name="Secretariat", exact=True).click()
+    menu = main_nav(page).locator(".dropdown-menu.show")
+    expect(menu).to_be_visible()
+    return menu

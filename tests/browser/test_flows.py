@@ -21,7 +21,7 @@ from ctc_portal import gate
 from tests.factories import FocalPointFactory, OrganizationFactory
 from tests.support import wait_for
 
-from .helpers import flash_message, log_in, main_nav, save_screenshot, url
+from .helpers import flash_message, log_in, main_nav, open_secretariat_menu, save_screenshot, url
 
 pytestmark = pytest.mark.browser
 
@@ -227,7 +227,7 @@ def test_secretariat_publishes_a_communique_and_circulates_the_contact_list(
     log_in(page, live_server, "secretariat")
 
     # Write a communiqué in Markdown, preview it, publish it.
-    main_nav(page).get_by_role("link", name="Manage communiqués").click()
+    open_secretariat_menu(page).get_by_role("link", name="Communiqués").click()
     page.get_by_role("link", name="New communiqué").click()
     page.get_by_label("Title").fill("Joint meeting on border security")
     page.get_by_label("Meeting date").fill("2025-03-14")
@@ -268,7 +268,7 @@ def test_secretariat_publishes_a_communique_and_circulates_the_contact_list(
     expect(public.get_by_role("heading", name="Outcome")).to_be_visible()
 
     # Circulate the contact list: look, preview the email, confirm, watch it go.
-    main_nav(page).get_by_role("link", name="Circulation").click()
+    open_secretariat_menu(page).get_by_role("link", name="Contact list circulation").click()
     expect(page.get_by_role("heading", name="Circulation of the contact list", level=1)).to_be_visible()
     next_card = page.get_by_role("region", name="The next circulation: edition 1")
     expect(next_card.get_by_role("definition").first).to_have_text(str(len(contact_list)))

@@ -195,29 +195,6 @@ def test_secretariat_role_taken_away_closes_the_pages(client, secretariat):
     assert client.get(reverse("communiques:circulation")).status_code == 403
 
 
-@pytest.mark.parametrize(("path", "active"), [
-    ("/", False),  # no URL matched, as on a 404 page
-    ("/secretariat/dispatches/", True),
-    ("/secretariat/communiques/", False),
-])
-def test_navbar_item_is_for_the_secretariat_only(rf, secretariat, liaison, path, active):
-    from django.template.loader import render_to_string
-    from django.urls import Resolver404, resolve
-
-    from ctc_portal.context_processors import roles
-
-    for user, shown in ((secretariat, True), (liaison, False)):
-        request = rf.get(path)
-        request.user = user
-        try:
-            request.resolver_match = resolve(path) if path != "/" else None
-        except Resolver404:
-            request.resolver_match = None
-        html = render_to_string("includes/navbar_circulation.html", roles(request), request=request)
-        assert (reverse("communiques:circulation") in html) is shown
-        assert ('aria-current="page"' in html) is (shown and active)
-
-
 # --- The next circulation -------------------------------------------------------------------------
 
 

@@ -1,0 +1,22 @@
+"""Which main-menu section a page belongs to, so the menu can mark it as the current one."""
+
+# View names (namespace:url_name) by menu section; the first matching prefix wins.
+SECTIONS = [
+    ("my_organizations", ("contacts:my_organizations", "contacts:verification")),
+    ("organizations", ("contacts:organization", "contacts:focal_point_create")),
+    ("focal_points", ("contacts:focal_point",)),
+    ("communiques", ("communiques:communique_list", "communiques:communique_detail", "communiques:subscribe",
+                     "communiques:access_request")),
+    ("secretariat", ("contacts:liaison", "contacts:review", "contacts:account", "contacts:invitation",
+                     "contacts:export_log", "contacts:verification_report", "communiques:", "api_token_list")),
+    ("account", ("password_change", "api_token")),
+]
+
+
+def section_of(view_name: str | None) -> str:
+    if not view_name:
+        return ""
+    for section, prefixes in SECTIONS:
+        if any(view_name.startswith(prefix) for prefix in prefixes):
+            return section
+    return ""
