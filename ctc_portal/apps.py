@@ -8,6 +8,9 @@ class PortalConfig(AppConfig):
     name = "ctc_portal"
     verbose_name = "CTC portal core"
 
+    def ready(self):
+        from . import checks  # noqa: F401 - registers the deployment checks
+
 
 class SuperuserAdminConfig(AdminConfig):
     default_site = "ctc_portal.admin_site.SuperuserAdminSite"

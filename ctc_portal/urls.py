@@ -2,10 +2,19 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from ctc_portal import api_tokens
+
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include(("ctc_portal.api_urls", "api"), namespace="api")),
+    # API tokens: the user's own, and the secretariat's list of all (ctc_portal/api_tokens.py).
+    path("account/api-token/", api_tokens.ApiTokenView.as_view(), name="api_token"),
+    path("secretariat/api-tokens/", api_tokens.ApiTokenListView.as_view(), name="api_token_list"),
+    path(
+        "secretariat/api-tokens/<int:user_pk>/revoke/", api_tokens.ApiTokenRevokeView.as_view(),
+        name="api_token_revoke",
+    ),
     path("", include("communiques.urls")),
     path("", include("contacts.urls")),
 ]

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "ctc_portal.apps.PortalConfig",
     "contacts",
     "communiques",
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -113,6 +115,23 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 X_FRAME_OPTIONS = "DENY"
+# No inline scripts or styles anywhere: every script and stylesheet is a file under static/.
+# A response that sets its own policy (the sandboxed email preview) keeps it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -199,6 +218,14 @@ LOGGING = {
 DIRECTORY_PAGE_SIZE = env.int("DIRECTORY_PAGE_SIZE", default=25)
 # The admin lives under a path operators may change, so it is not found by scanning for /admin/.
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+
+# --- Onboarding and verification (contacts/onboarding.py) ------------------------------------
+# Days an emailed liaison invitation stays valid; re-sending starts a new period.
+INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+# Liaisons are reminded once their organization's entries have gone unconfirmed this many days...
+VERIFICATION_STALE_DAYS = env.int("VERIFICATION_STALE_DAYS", default=180)
+# ...and then at most once per this many days until someone confirms them.
+VERIFICATION_REMINDER_INTERVAL_DAYS = env.int("VERIFICATION_REMINDER_INTERVAL_DAYS", default=14)
 
 # --- Circulation ----------------------------------------------------------------------------
 # Absolute links in emails (unsubscribe, confirmation) start with this; https in production.

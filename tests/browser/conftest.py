@@ -28,6 +28,18 @@ def _page_timeout(page: Page):
     page.set_default_navigation_timeout(TIMEOUT_MS)
 
 
+@pytest.fixture(autouse=True)
+def _no_csp_violations_or_script_errors(page: Page):
+    """Every flow runs under the real Content-Security-Policy: a blocked script or style, or a
+    script error, fails the test."""
+    problems = []
+    page.on("console", lambda msg: problems.append(msg.text) if (
+        msg.type == "error" and ("Content Security Policy" in msg.text or "Refused to" in msg.text)) else None)
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    yield
+    assert not problems, "\n".join(problems)
+
+
 @pytest.fixture
 def smtp_sink():
     with SmtpSink() as sink:
