@@ -43,3 +43,13 @@ class ConstraintErrorsOnFields(models.Model):
                     target = self.constraint_error_fields.get(error.code, field) if field == NON_FIELD_ERRORS else field
                     remapped.setdefault(target, []).append(error)
             raise ValidationError(remapped) from exc
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of a background process ("worker@host", "beat"), for /healthz."""
+
+    name = models.CharField(max_length=200, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

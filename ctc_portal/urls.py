@@ -2,9 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from ctc_portal import api_tokens
+from . import api_tokens, views
 
 urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("healthz/live", views.healthz_live, name="healthz_live"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include(("ctc_portal.api_urls", "api"), namespace="api")),

@@ -12,6 +12,7 @@ from tests.factories import (  # noqa: E402
     make_liaison,
     make_secretariat,
 )
+from tests.support import SmtpSink, Worker, purge_broker  # noqa: E402
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -75,3 +76,32 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync", "--no-first-run", "--disable-quic",
         ],
     }
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping every message it accepts."""
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def start_worker(transactional_db, settings, tmp_path):
+    """Start real Celery worker processes on demand, on the test database and the shared Redis.
+
+    They see only committed data (hence transactional_db) and share MEDIA_ROOT with this process
+    (edition files). All are stopped at the end of the test and the queue is emptied.
+    """
+    settings.MEDIA_ROOT = tmp_path / "media"
+    purge_broker()
+    workers = []
+
+    def start(name="w1", *, email_url, **kwargs):
+        worker = Worker(name, email_url=email_url, **kwargs)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    purge_broker()

@@ -374,12 +374,12 @@ def test_web_migrates_then_runs_gunicorn_on_all_interfaces():
     assert gunicorn_target(words) == "ctc_portal.wsgi:application"
 
 
-def test_web_healthcheck_requests_the_login_page():
+def test_web_healthcheck_requests_the_live_health_view():
     test = compose()["services"]["web"]["healthcheck"]["test"]
     assert test[:3] == ["CMD", "python", "-c"]
     compile(test[3], "healthcheck", "exec")
     path = re.search(r"http://127\.0\.0\.1:8000(/[^'\"]*)", test[3]).group(1)
-    assert path in {reverse("login"), "/healthz"}
+    assert path == reverse("healthz_live")
 
 
 def test_production_settings_with_the_containers_environment():
@@ -410,7 +410,7 @@ print(json.dumps({{
     assert seen["debug"] is False
     assert seen["allowed_hosts"] == ["127.0.0.1", "localhost"]
     assert seen["beat_scheduler"] == seen["settings_beat_scheduler"]
-    assert seen["beat_scheduler"] == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert seen["beat_scheduler"] == "ctc_portal.scheduler:HeartbeatDatabaseScheduler"
 
 
 # --- (c) .env.example -----------------------------------------------------------------------------

@@ -7,8 +7,6 @@ The live server runs in this process, in a thread: mail sent by its requests lan
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import SmtpSink, Worker, purge_broker
-
 from .helpers import VIEWPORT
 
 # Long enough for a loaded machine, short enough that a broken page fails quickly.
@@ -38,27 +36,3 @@ def _no_csp_violations_or_script_errors(page: Page):
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     yield
     assert not problems, "\n".join(problems)
-
-
-@pytest.fixture
-def smtp_sink():
-    with SmtpSink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def start_worker(transactional_db, settings, tmp_path):
-    """Start real Celery workers on demand (as tests/communiques/conftest.py does); all stop at the end."""
-    settings.MEDIA_ROOT = tmp_path / "media"  # the live server writes edition files here; the worker reads them
-    purge_broker()
-    workers = []
-
-    def start(name="w1", *, email_url, **kwargs):
-        worker = Worker(name, email_url=email_url, **kwargs)
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
-    purge_broker()

@@ -1,13 +1,6 @@
 import pytest
 
 from communiques.models import MailingList, Subscriber, Subscription
-from tests.support import SmtpSink, Worker, purge_broker
-
-
-@pytest.fixture
-def smtp_sink():
-    with SmtpSink() as sink:
-        yield sink
 
 
 @pytest.fixture
@@ -27,24 +20,6 @@ def smtp_settings(settings, smtp_sink, tmp_path):
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def start_worker(transactional_db, settings, tmp_path):
-    """Start real Celery workers on demand; all are stopped at the end of the test."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    purge_broker()
-    workers = []
-
-    def start(name="w1", *, email_url, **kwargs):
-        worker = Worker(name, email_url=email_url, **kwargs)
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
-    purge_broker()
 
 
 def make_subscriber(
