@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev clean bench-circulation
+.PHONY: run test lint install install-dev clean bench-circulation backup restore
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ test: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+
+## backup: database (pg_dump, or SQLite's online backup) and stored files into backups/ctc-<time>/
+backup: $(VENV)/.installed
+	bash scripts/backup.sh
+
+## restore: make restore BACKUP=backups/ctc-<time> (replaces the current data; stop the portal first)
+restore: $(VENV)/.installed
+	bash scripts/restore.sh "$(BACKUP)"
 
 clean:
 	rm -rf var
