@@ -19,7 +19,8 @@ engine = database["ENGINE"].rsplit(".", 1)[-1]
 print(f"DB_ENGINE={engine}")
 if engine == "postgresql":
     user, password = quote(database["USER"] or "", safe=""), quote(database["PASSWORD"] or "", safe="")
-    url = f"postgresql://{user}:{password}@{database['HOST'] or 'localhost'}:{database['PORT'] or 5432}/{database['NAME']}"
+    host, port = database["HOST"] or "localhost", database["PORT"] or 5432
+    url = f"postgresql://{user}:{password}@{host}:{port}/{database['NAME']}"
     print(f"DB_URL={shlex.quote(url)}")
 else:
     print(f"DB_FILE={shlex.quote(str(database['NAME']))}")
