@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import onboarding_urls, review_urls, transfer_urls, views
+from . import onboarding_urls, review_urls, stewardship_urls, transfer_urls, views
 
 app_name = "contacts"
 urlpatterns = [
@@ -43,4 +43,6 @@ urlpatterns = [
     ),
 ]
 # Invitations, verification and accounts; the review queue; imports and exports.
-urlpatterns += onboarding_urls.urlpatterns + review_urls.urlpatterns + transfer_urls.urlpatterns
+urlpatterns += (
+    onboarding_urls.urlpatterns + review_urls.urlpatterns + transfer_urls.urlpatterns + stewardship_urls.urlpatterns
+)
