@@ -45,7 +45,7 @@ def generate(size: str, *, seed: int = 2026) -> Generated:
 
     counts = SIZES[size]
     rng = random.Random(seed)
-    User = get_user_model()
+    user_model = get_user_model()
     with transaction.atomic():
         organizations = []
         for n in range(counts["organizations"]):
@@ -81,11 +81,13 @@ def generate(size: str, *, seed: int = 2026) -> Generated:
              for s in Subscriber.objects.filter(email__startswith="reader").iterator()],
             batch_size=5000,
         )
-        secretariat, _ = User.objects.get_or_create(username="bench-secretariat", defaults={"email": "bs@example.org"})
+        secretariat, _ = user_model.objects.get_or_create(
+            username="bench-secretariat", defaults={"email": "bs@example.org"}
+        )
         secretariat.set_password(BENCH_PASSWORD)
         secretariat.save()
         services.secretariat_grant(user=secretariat)
-        liaison, _ = User.objects.get_or_create(username="bench-liaison", defaults={"email": "bl@example.org"})
+        liaison, _ = user_model.objects.get_or_create(username="bench-liaison", defaults={"email": "bl@example.org"})
         liaison.set_password(BENCH_PASSWORD)
         liaison.save()
         services.liaison_assign(actor=None, user=liaison, organization=organizations[0])
