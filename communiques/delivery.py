@@ -307,7 +307,11 @@ def _send_batch(dispatch: Dispatch, batch: list[Delivery]) -> None:
         connection.open()
     except Exception as exc:  # noqa: BLE001 - any failure to connect is a transient one
         failure = classify_failure(exc)
-        _release(batch, delay=retry_delay(1), reason=failure.reason)
+        # Every row of the batch was attempted and failed: each counts an attempt and backs off, so a
+        # server that stays down ends in "failed" after DELIVERY_MAX_ATTEMPTS rather than forever.
+        failure.permanent = False
+        for delivery in batch:
+            _mark_failed(delivery, failure, mailing_list=dispatch.mailing_list)
         logger.warning("Dispatch %s: cannot reach the mail server: %s", dispatch.pk, failure.reason)
         return
     try:

@@ -155,3 +155,37 @@ def purge_broker() -> None:
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")
+
+
+# --- Controlling the shared servers (fault tests) ---------------------------------------------
+# scripts/services.sh exports where the throwaway servers live; these stop and start them in place.
+
+
+def _as_postgres() -> list[str]:
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def redis_stop() -> None:
+    subprocess.run(["redis-cli", "-p", os.environ["REDISPORT"], "shutdown", "nosave"], capture_output=True,
+                   timeout=30)
+    wait_for(lambda: subprocess.run(["redis-cli", "-p", os.environ["REDISPORT"], "ping"], capture_output=True)
+             .returncode != 0, timeout=30, message="Redis to stop")
+
+
+def redis_start() -> None:
+    run_dir = os.environ["TEST_RUN_DIR"]
+    subprocess.run(
+        ["redis-server", "--port", os.environ["REDISPORT"], "--bind", "127.0.0.1", "--daemonize", "yes",
+         "--save", "", "--appendonly", "no", "--dir", run_dir, "--pidfile", f"{run_dir}/redis.pid",
+         "--logfile", f"{run_dir}/redis.log"],
+        check=True, timeout=30,
+    )
+    wait_for(lambda: subprocess.run(["redis-cli", "-p", os.environ["REDISPORT"], "ping"], capture_output=True)
+             .returncode == 0, timeout=30, message="Redis to start")
+
+
+def postgres_restart() -> None:
+    """Restart PostgreSQL (fast shutdown: every open connection is cut, as in a real restart)."""
+    pg_ctl = f"{os.environ['PGBIN']}/pg_ctl"
+    subprocess.run([*_as_postgres(), pg_ctl, "-D", os.environ["PGDATA"], "-m", "fast", "-w", "restart",
+                    "-l", f"{os.environ['PGDATA']}/server.log"], check=True, capture_output=True, timeout=60)

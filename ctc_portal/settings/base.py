@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that varies comes from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -36,9 +37,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    # Before accounts: axes' signal receivers run first, so ours sees whether a failure locked out.
+    "axes",
     "ctc_portal.apps.PortalConfig",
     "contacts",
     "communiques",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -53,6 +60,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Accounts and security (accounts/): the verified OTP device, session timeouts, then the
+    # two-factor gate; axes last, as its documentation asks, to turn a lockout into its page.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ctc_portal.urls"
@@ -91,6 +104,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -182,7 +197,7 @@ BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Longer than any task may run, so an unacknowledged message is not redelivered while running.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60, "socket_connect_timeout": 2}
 else:
     # Server-less broker: messages are files in one folder shared by web, worker and beat.
     CELERY_BROKER_URL = "filesystem://"
@@ -231,6 +246,11 @@ VERIFICATION_STALE_DAYS = env.int("VERIFICATION_STALE_DAYS", default=180)
 # ...and then at most once per this many days until someone confirms them.
 VERIFICATION_REMINDER_INTERVAL_DAYS = env.int("VERIFICATION_REMINDER_INTERVAL_DAYS", default=14)
 
+# --- Data stewardship (contacts/stewardship.py, communiques/retention.py) -----------------------
+# Days a subscriber who unsubscribed from or bounced on every list is kept before the daily job
+# purges their personal data (an active or deactivated focal point's opt-out is always kept).
+SUBSCRIBER_RETENTION_DAYS = env.int("SUBSCRIBER_RETENTION_DAYS", default=365)
+
 # --- Circulation ----------------------------------------------------------------------------
 # Absolute links in emails (unsubscribe, confirmation) start with this; https in production.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
@@ -250,18 +270,48 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Cache (rate limits) ----------------------------------------------------------------------
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "ctc_portal.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
+    }
 else:
     # Shared by the web processes of `make run` through the file system.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
 RATELIMIT_USE_CACHE = "default"
+# While Redis is down, sign-up forms stay usable rather than refusing everyone.
+RATELIMIT_FAIL_OPEN = True
 
 # --- Client addresses ---------------------------------------------------------------------------
 # How many reverse proxies in front of gunicorn append to X-Forwarded-For (0 when none). Rate limits
 # and login throttling key on the client address this yields (ctc_portal/client_ip.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_IP_META_KEY = "ctc_portal.client_ip.client_ip"
+
+# --- Accounts and security (accounts/) ---------------------------------------------------------
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username from one
+# client address, that pair is locked out for LOGIN_LOCKOUT_MINUTES (the secretariat can unlock).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "ctc_portal.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Logins and logouts are in our own audit log (accounts.AuditEvent); axes keeps only the attempts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
+# Two-factor authentication (TOTP, django-otp): required of the secretariat and superusers when
+# true; liaisons may always turn it on. The production settings force it on.
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
+OTP_TOTP_ISSUER = "CTC Contact Directory"
+# A session ends after this long without a request, and this long after its login in any case.
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT_SECONDS = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 60 * 60)
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
