@@ -3,6 +3,7 @@
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
@@ -14,7 +15,14 @@ from ctc_portal import gate
 from . import schedules
 from .delivery import absolute_url, dispatch_create
 from .editions import edition_create, snapshot_build, snapshot_diff
-from .messages import communique_message, digest_message, dispatch_attachments, edition_message
+from .messages import (
+    communique_message,
+    digest_message,
+    dispatch_attachments,
+    edition_message,
+    in_language,
+    other_languages,
+)
 from .models import Communique, Dispatch, Edition, MailingList
 from .selectors import communique_recipients, contact_list_recipients
 from .subscriptions import focal_point_subscriptions_sync
@@ -52,7 +60,7 @@ def contact_list_circulate(
         with transaction.atomic():
             focal_point_subscriptions_sync()
             edition = edition_create(user=user)
-            message = edition_message(edition)
+            message = in_language(settings.LANGUAGE_CODE, edition_message, edition)
             dispatch = dispatch_create(
                 kind=Dispatch.Kind.EDITION,
                 mailing_list=MailingList.CONTACTS,
@@ -65,6 +73,7 @@ def contact_list_circulate(
                 include_csv=include_csv,
                 include_xlsx=include_xlsx,
                 user=user,
+                translations=other_languages(edition_message, edition),
             )
     except IntegrityError:
         # Another beat process or a retried task took the same slot a moment earlier.
@@ -107,7 +116,7 @@ def communique_announce(*, communique: Communique) -> Dispatch | None:
     """Email a just-published communiqué to its subscribers, if it is to be announced at once."""
     if communique.announcement != Communique.Announcement.IMMEDIATE or not communique.is_published:
         return None
-    message = communique_message(communique)
+    message = in_language(settings.LANGUAGE_CODE, communique_message, communique)
     return dispatch_create(
         kind=Dispatch.Kind.COMMUNIQUE,
         mailing_list=MailingList.COMMUNIQUES,
@@ -117,6 +126,7 @@ def communique_announce(*, communique: Communique) -> Dispatch | None:
         recipients=communique_recipients(),
         communiques=[communique],
         slot_key=f"communique:{communique.pk}",
+        translations=other_languages(communique_message, communique),
     )
 
 
@@ -134,7 +144,7 @@ def digest_send(*, slot_key: str | None = None) -> Dispatch | None:
         )
         if not waiting:
             return None
-        message = digest_message(waiting)
+        message = in_language(settings.LANGUAGE_CODE, digest_message, waiting)
         dispatch = dispatch_create(
             kind=Dispatch.Kind.DIGEST,
             mailing_list=MailingList.COMMUNIQUES,
@@ -144,6 +154,7 @@ def digest_send(*, slot_key: str | None = None) -> Dispatch | None:
             recipients=communique_recipients(),
             communiques=waiting,
             slot_key=slot_key,
+            translations=other_languages(digest_message, waiting),
         )
         Communique.objects.filter(pk__in=[c.pk for c in waiting]).update(digested_at=timezone.now())
     return dispatch

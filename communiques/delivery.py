@@ -74,6 +74,7 @@ def dispatch_create(
     include_csv: bool = False,
     include_xlsx: bool = False,
     user=None,
+    translations: dict | None = None,
 ) -> Dispatch:
     """Record a dispatch and one pending delivery per recipient subscription, then enqueue it.
 
@@ -86,6 +87,7 @@ def dispatch_create(
         subject=subject,
         body_text=body_text,
         body_html=body_html,
+        translations=translations or {},
         edition=edition,
         slot_key=slot_key,
         include_csv=include_csv,
@@ -273,16 +275,20 @@ def build_message(dispatch: Dispatch, delivery: Delivery, attachments) -> mail.E
     token = unsubscribe_token(subscriber_id=delivery.subscriber_id, mailing_list=dispatch.mailing_list)
     unsubscribe_url = absolute_url(reverse("communiques:unsubscribe", kwargs={"token": token}))
     preferences_url = absolute_url(reverse("communiques:preferences", kwargs={"token": token}))
-    text = dispatch.body_text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url).replace(
+    version = dispatch.translations.get(delivery.subscriber.preferred_language) if dispatch.translations else None
+    subject = version["subject"] if version else dispatch.subject
+    body_text = version["text"] if version else dispatch.body_text
+    body_html = version["html"] if version else dispatch.body_html
+    text = body_text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url).replace(
         PREFERENCES_PLACEHOLDER, preferences_url
     )
-    html = dispatch.body_html.replace(UNSUBSCRIBE_PLACEHOLDER, escape(unsubscribe_url)).replace(
+    html = body_html.replace(UNSUBSCRIBE_PLACEHOLDER, escape(unsubscribe_url)).replace(
         PREFERENCES_PLACEHOLDER, escape(preferences_url)
     )
     mailto = f"mailto:{settings.UNSUBSCRIBE_MAILBOX}?subject=unsubscribe%20{token}"
     list_id = f"{dispatch.mailing_list}.{settings.LIST_ID_DOMAIN}"
     message = mail.EmailMultiAlternatives(
-        subject=dispatch.subject,
+        subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.email],

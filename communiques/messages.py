@@ -7,6 +7,7 @@ import markdown
 import nh3
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.safestring import mark_safe
 
 from .delivery import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
@@ -49,6 +50,21 @@ def _render(template: str, context: dict) -> tuple[str, str]:
         render_to_string(f"communiques/email/{template}.txt", context),
         render_to_string(f"communiques/email/{template}.html", context),
     )
+
+
+def in_language(language: str, render, *args) -> RenderedMessage:
+    """Render a message in one interface language."""
+    with translation.override(language):
+        return render(*args)
+
+
+def other_languages(render, *args) -> dict[str, dict]:
+    """Render the message in every interface language but the default one, for Dispatch.translations."""
+    return {
+        code: vars(in_language(code, render, *args))
+        for code, _name in settings.LANGUAGES
+        if code != settings.LANGUAGE_CODE
+    }
 
 
 def edition_message(edition: Edition) -> RenderedMessage:

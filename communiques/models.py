@@ -202,6 +202,9 @@ class Dispatch(models.Model):
     # Rendered once; per recipient only the unsubscribe link replaces UNSUBSCRIBE_PLACEHOLDER.
     body_text = models.TextField()
     body_html = models.TextField()
+    # The same message in the other interface languages: {"fr": {"subject", "text", "html"}, ...}.
+    # Each recipient gets their preferred language when present, the default one otherwise.
+    translations = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

@@ -316,3 +316,33 @@ def test_worker_killed_mid_dispatch_loses_nothing(start_worker, settings):
         # At most one message per worker process could be between "250 OK" and its commit.
         assert duplicates <= 2
         assert Delivery.objects.filter(dispatch=result.dispatch).exclude(status=Delivery.Status.SENT).count() == 0
+
+
+def test_each_recipient_gets_the_message_in_their_language(smtp_settings, smtp_sink, monkeypatch):
+    from django.utils import translation
+
+    from communiques import messages
+
+    def subject_in_active_language(edition):
+        rendered = original(edition)
+        rendered.subject = f"[{translation.get_language()}] {rendered.subject}"
+        return rendered
+
+    original = messages.edition_message
+    monkeypatch.setattr(circulation, "edition_message", subject_in_active_language)
+    french = make_subscriber("francophone@example.org")
+    french.preferred_language = "fr"
+    french.save()
+    make_subscriber("anglophone@example.org")
+    translation.activate("ar")  # the secretariat's own page language must not leak into the default
+    try:
+        result = circulation.contact_list_circulate()
+    finally:
+        translation.deactivate()
+    delivery.dispatch_process(dispatch_id=result.dispatch.pk)
+    from email.header import decode_header, make_header
+
+    subjects = {m["To"]: str(make_header(decode_header(m["Subject"]))) for m in smtp_sink.messages}
+    assert subjects["francophone@example.org"].startswith("[fr]")
+    assert subjects["anglophone@example.org"].startswith("[en]")
+    assert set(result.dispatch.translations) == {"fr", "ar"}
