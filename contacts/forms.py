@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from ctc_portal import gate
 
 from . import selectors
-from .models import LANGUAGE_CHOICES, FocalPoint, Organization
+from .models import LANGUAGE_CHOICES, NAME_LANGUAGES, FocalPoint, Organization
 
 User = get_user_model()
 
@@ -20,7 +20,8 @@ ORGANIZATION_CREATE_FIELDS = ["name", "acronym", "kind", "region", "website", "m
 SECRETARIAT_ORGANIZATION_FORM_FIELDS = [*ORGANIZATION_CREATE_FIELDS, "is_active"]
 LIAISON_ORGANIZATION_FORM_FIELDS = ["name", "website", "mandate"]
 FOCAL_POINT_FORM_FIELDS = [
-    "organization", "full_name", "title", "role", "email", "phone", "mobile", "languages", "city", "country", "notes",
+    "organization", "full_name", "title", "role", "email", "phone", "mobile", "phones_secretariat_only",
+    "languages", "city", "country", "notes", "notes_secretariat_only",
 ]
 
 
@@ -29,14 +30,52 @@ def version_field():
     return forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-class OrganizationCreateForm(forms.ModelForm):
+UN_LANGUAGE_LABELS = {"ar": "العربية", "zh": "中文", "fr": "Français", "ru": "Русский", "es": "Español"}
+
+
+class OrganizationNamesMixin:
+    """Name and acronym in each other UN language, kept together in the model's `translations`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        recorded = (self.instance.translations or {}) if self.instance else {}
+        for code in NAME_LANGUAGES:
+            label = UN_LANGUAGE_LABELS[code]
+            entry = recorded.get(code, {})
+            self.fields[f"name_{code}"] = forms.CharField(
+                label=_("Name in %(language)s") % {"language": label}, max_length=200, required=False,
+                initial=entry.get("name", ""), widget=forms.TextInput(attrs={"lang": code, "dir": "auto"}),
+            )
+            self.fields[f"acronym_{code}"] = forms.CharField(
+                label=_("Acronym in %(language)s") % {"language": label}, max_length=32, required=False,
+                initial=entry.get("acronym", ""), widget=forms.TextInput(attrs={"lang": code, "dir": "auto"}),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        translations = {}
+        for code in NAME_LANGUAGES:
+            entry = {
+                key: cleaned.get(f"{key}_{code}", "").strip() for key in ("name", "acronym")
+                if cleaned.get(f"{key}_{code}", "").strip()
+            }
+            if entry:
+                translations[code] = entry
+        cleaned["translations"] = translations
+        return cleaned
+
+    def service_extra(self) -> dict:
+        return {"translations": self.cleaned_data["translations"]}
+
+
+class OrganizationCreateForm(OrganizationNamesMixin, forms.ModelForm):
     class Meta:
         model = Organization
         fields = ORGANIZATION_CREATE_FIELDS
         widgets = {"mandate": forms.Textarea(attrs={"rows": 4})}
 
 
-class OrganizationForm(forms.ModelForm):
+class OrganizationForm(OrganizationNamesMixin, forms.ModelForm):
     """The secretariat's edit form: every field an organization has."""
 
     version = version_field()
@@ -47,7 +86,7 @@ class OrganizationForm(forms.ModelForm):
         widgets = {"mandate": forms.Textarea(attrs={"rows": 4})}
 
 
-class LiaisonOrganizationForm(forms.ModelForm):
+class LiaisonOrganizationForm(OrganizationNamesMixin, forms.ModelForm):
     """A liaison's edit form: the description only; identity and status stay with the secretariat."""
 
     version = version_field()
@@ -71,12 +110,33 @@ class FocalPointForm(forms.ModelForm):
             "email": forms.EmailInput(attrs={"autocomplete": "off"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        help_texts = {
+            "phones_secretariat_only": _(
+                "Liaisons, exports, the API and circulated editions will not show the office and mobile numbers."
+            ),
+            "notes_secretariat_only": _("Notes are never circulated. Tick this to hide them from liaisons as well."),
+        }
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         # Only organizations the user may change: a liaison cannot file a contact elsewhere.
         self.fields["organization"].queryset = gate.organizations(user, "change").order_by("sort_name", "pk")
         self.fields["organization"].empty_label = None
+        # Per-field audience: what the user may not see is not on their form at all (the gate decides).
+        self.withheld_fields = gate.focal_point_hidden_fields(user, self.instance if self.instance.pk else None)
+        for name in self.withheld_fields:
+            self.fields.pop(name, None)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # Such a field comes only from a crafted request, or a form opened before the secretariat
+        # restricted the field: refuse the whole submission rather than drop part of it silently.
+        if any(self.add_prefix(name) in self.data for name in self.withheld_fields):
+            raise forms.ValidationError(
+                _("This form contains fields you may not change. Reload the page and enter your changes again."),
+                code="withheld_field",
+            )
+        return cleaned_data
 
 
 class FocalPointUpdateForm(FocalPointForm):

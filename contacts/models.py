@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -34,6 +35,9 @@ LANGUAGE_CHOICES = [
     ("ha", _("Hausa")),
 ]
 LANGUAGE_NAMES = dict(LANGUAGE_CHOICES)
+# Organization names may be recorded in every official UN language; English is `name`/`acronym`.
+UN_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"]
+NAME_LANGUAGES = [code for code in UN_LANGUAGES if code != "en"]
 
 
 class Organization(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
@@ -62,6 +66,8 @@ class Organization(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
         _("short mandate"), blank=True, max_length=1000,
         help_text=_("What the organization does in counter-terrorism, in a few sentences."),
     )
+    # {"fr": {"name": ..., "acronym": ...}, "ar": {...}, ...}: the other UN languages, each optional.
+    translations = models.JSONField(_("names in other UN languages"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True, editable=False)
     last_verified_by = models.ForeignKey(
@@ -86,13 +92,45 @@ class Organization(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
         permissions = [("manage_liaisons", "Can assign and remove liaisons")]
 
     def __str__(self):
-        return f"{self.name} ({self.acronym})"
+        return f"{self.local_name} ({self.local_acronym})"
 
     def save(self, *args, **kwargs):
         self.acronym = self.acronym.strip()
         self.sort_name = fold(self.name)[:200]
-        self.search_text = fold(f"{self.name} {self.acronym}")
+        # Search finds an organization by any of its names and acronyms.
+        names = [self.name, self.acronym]
+        for entry in (self.translations or {}).values():
+            names += [entry.get("name", ""), entry.get("acronym", "")]
+        self.search_text = fold(" ".join(names))
         super().save(*args, **kwargs)
+
+    def clean(self):
+        translations = self.translations or {}
+        if not isinstance(translations, dict) or set(translations) - set(NAME_LANGUAGES):
+            raise ValidationError({"translations": _("Names may be given in Arabic, Chinese, French, Russian and "
+                                                     "Spanish only.")})
+        for entry in translations.values():
+            if not isinstance(entry, dict) or set(entry) - {"name", "acronym"}:
+                raise ValidationError({"translations": _("Each language takes a name and an acronym.")})
+            if len(entry.get("name", "")) > 200 or len(entry.get("acronym", "")) > 32:
+                raise ValidationError({"translations": _("A name is at most 200 characters, an acronym 32.")})
+
+    def name_in(self, language: str | None) -> str:
+        entry = (self.translations or {}).get((language or "en")[:2], {})
+        return entry.get("name") or self.name
+
+    def acronym_in(self, language: str | None) -> str:
+        entry = (self.translations or {}).get((language or "en")[:2], {})
+        return entry.get("acronym") or self.acronym
+
+    @property
+    def local_name(self) -> str:
+        """The name in the reader's language when recorded, English otherwise."""
+        return self.name_in(get_language())
+
+    @property
+    def local_acronym(self) -> str:
+        return self.acronym_in(get_language())
 
     def get_absolute_url(self):
         return reverse("contacts:organization_detail", kwargs={"pk": self.pk})

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from accounts import audit
 from ctc_portal import gate
 from ctc_portal.errors import EditConflict
 
@@ -23,8 +24,10 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 # Liaisons keep their organization's description current; identity and status stay with the secretariat.
-LIAISON_ORGANIZATION_FIELDS = frozenset({"name", "website", "mandate"})
-SECRETARIAT_ORGANIZATION_FIELDS = frozenset({"name", "acronym", "kind", "region", "website", "mandate", "is_active"})
+LIAISON_ORGANIZATION_FIELDS = frozenset({"name", "website", "mandate", "translations"})
+SECRETARIAT_ORGANIZATION_FIELDS = frozenset(
+    {"name", "acronym", "kind", "region", "website", "mandate", "is_active", "translations"}
+)
 FOCAL_POINT_FIELDS = frozenset(
     {"organization", "full_name", "title", "role", "email", "phone", "mobile", "languages", "city", "country", "notes"}
 )
@@ -56,6 +59,24 @@ def _save(instance, *, user, reason: str) -> None:
         # Another transaction won the race between full_clean() and save(): report it like full_clean would.
         instance.validate_constraints()
         raise ValidationError(str(exc)) from exc
+    _review_if_not_secretariat(instance, user=user, reason=reason)
+
+
+# --- Review of liaison edits (contacts/reviews.py) ---------------------------------------------
+# Confirming that entries are correct changes no field: nothing to review.
+UNREVIEWED_REASONS = frozenset({"verified"})
+
+
+def _review_if_not_secretariat(instance, *, user, reason: str) -> None:
+    """Queue an edit made by anyone outside the secretariat (a liaison) for the secretariat's review.
+
+    Runs inside the service's transaction: if the service later refuses the edit, the review goes too.
+    """
+    if user is None or reason in UNREVIEWED_REASONS or gate.is_secretariat(user):
+        return
+    from .reviews import change_review_record  # reviews.py reverts through these services
+
+    change_review_record(instance=instance, user=user, action=reason)
 
 
 def _lock_current(model, *, pk: int, version: int | None):
@@ -78,7 +99,7 @@ def organization_create(*, user, data: Mapping[str, Any]) -> Organization:
 
 @transaction.atomic
 def organization_update(
-    *, user, organization: Organization, data: Mapping[str, Any], version: int | None
+    *, user, organization: Organization, data: Mapping[str, Any], version: int | None, reason: str = "changed"
 ) -> Organization:
     """Save changes to an organization the user may change.
 
@@ -90,7 +111,7 @@ def organization_update(
     allowed = SECRETARIAT_ORGANIZATION_FIELDS if gate.is_secretariat(user) else LIAISON_ORGANIZATION_FIELDS
     current = _lock_current(Organization, pk=organization.pk, version=version)
     _apply(current, data, allowed)
-    _save(current, user=user, reason="changed")
+    _save(current, user=user, reason=reason)
     return current
 
 
@@ -131,7 +152,7 @@ def focal_point_create(*, user, organization: Organization, data: Mapping[str, A
 
 @transaction.atomic
 def focal_point_update(
-    *, user, focal_point: FocalPoint, data: Mapping[str, Any], version: int | None
+    *, user, focal_point: FocalPoint, data: Mapping[str, Any], version: int | None, reason: str = "changed"
 ) -> FocalPoint:
     """Save changes to a focal point the user may change.
 
@@ -143,21 +164,24 @@ def focal_point_update(
     current = _lock_current(FocalPoint, pk=focal_point.pk, version=version)
     # A field the user may not see cannot be set blind either.
     _apply(current, data, (FOCAL_POINT_FIELDS | AUDIENCE_FIELDS) - gate.focal_point_hidden_fields(user, current))
-    _save(current, user=user, reason="changed")
+    _save(current, user=user, reason=reason)
     if not gate.may(user, "change", current):
         raise PermissionDenied("The focal point would leave your organizations.")
     return current
 
 
 @transaction.atomic
-def focal_point_set_active(*, user, focal_point: FocalPoint, active: bool) -> FocalPoint:
+def focal_point_set_active(
+    *, user, focal_point: FocalPoint, active: bool, reason: str | None = None, version: int | None = None
+) -> FocalPoint:
+    """Deactivate or reactivate. With `version` (the API's PATCH of is_active), a stale one raises EditConflict."""
     if not gate.may(user, "change", focal_point):
         raise PermissionDenied
-    current = _lock_current(FocalPoint, pk=focal_point.pk, version=None)
+    current = _lock_current(FocalPoint, pk=focal_point.pk, version=version)
     if current.is_active == active:
         return current
     current.is_active = active
-    _save(current, user=user, reason="reactivated" if active else "deactivated")
+    _save(current, user=user, reason=reason or ("reactivated" if active else "deactivated"))
     return current
 
 
@@ -173,14 +197,17 @@ def secretariat_group() -> Group:
 
 
 @transaction.atomic
-def secretariat_grant(*, user) -> None:
+def secretariat_grant(*, user, actor=None) -> None:
+    """`actor` None means an operator at the command line."""
     user.groups.add(secretariat_group())
+    audit.record(event=audit.Event.ROLE_GRANTED, actor=actor, target=user, role="secretariat")
     logger.info("Secretariat role granted to %s", user.get_username())
 
 
 @transaction.atomic
-def secretariat_revoke(*, user) -> None:
+def secretariat_revoke(*, user, actor=None) -> None:
     user.groups.remove(secretariat_group())
+    audit.record(event=audit.Event.ROLE_REVOKED, actor=actor, target=user, role="secretariat")
     logger.info("Secretariat role revoked from %s", user.get_username())
 
 
@@ -192,6 +219,7 @@ def liaison_assign(*, actor, user, organization: Organization) -> None:
     if not user.is_active:
         raise ValidationError("An inactive account cannot be made a liaison.")
     assign_perm(gate.LIAISON_PERMISSION, user, organization)
+    audit.record(event=audit.Event.LIAISON_ASSIGNED, actor=actor, target=user, organization=organization.acronym)
     logger.info("%s made %s a liaison of %s", actor or "operator", user.get_username(), organization.acronym)
 
 
@@ -200,6 +228,7 @@ def liaison_remove(*, actor, user, organization: Organization) -> None:
     if actor is not None and not gate.may_manage_liaisons(actor):
         raise PermissionDenied
     remove_perm(gate.LIAISON_PERMISSION, user, organization)
+    audit.record(event=audit.Event.LIAISON_REMOVED, actor=actor, target=user, organization=organization.acronym)
     logger.info("%s removed %s as liaison of %s", actor or "operator", user.get_username(), organization.acronym)
 
 

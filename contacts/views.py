@@ -74,7 +74,11 @@ class SecretariatRequiredMixin(DirectoryAccessMixin):
 
 def service_data(form) -> dict:
     """Return the model fields of the form, as the service takes them (no `version`, nothing extra)."""
-    return {name: form.cleaned_data[name] for name in form._meta.fields}
+    # Fields a form left out for this user (per-field audience) are not sent at all.
+    data = {name: form.cleaned_data[name] for name in form._meta.fields if name in form.fields}
+    if hasattr(form, "service_extra"):
+        data.update(form.service_extra())
+    return data
 
 
 def add_service_errors(form, exc: ValidationError) -> None:
@@ -110,7 +114,9 @@ def conflict_rows(form, current) -> list[dict]:
     """Return, for each field where the submission and the saved record differ, both values."""
     rows = []
     for name in form._meta.fields:
-        field = form.fields[name]
+        field = form.fields.get(name)
+        if field is None:  # left out for this user: never shown, not even the saved value
+            continue
         yours = display_value(field, form.cleaned_data.get(name))
         saved = display_value(field, getattr(current, name))
         if yours != saved:
@@ -181,6 +187,15 @@ class FocalPointListView(DirectoryListView):
     def get_queryset(self):
         return selectors.focal_point_list(user=self.request.user)
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Per-field audience: the page's rows read blank where the gate hides a field from this user.
+        rows = selectors.focal_points_redacted(user=self.request.user, focal_points=context["object_list"])
+        if context.get("page_obj") is not None:
+            context["page_obj"].object_list = rows
+        context.update(object_list=rows, focal_point_list=rows)
+        return context
+
 
 class MyOrganizationsView(DirectoryAccessMixin, ListView):
     template_name = "contacts/my_organizations.html"
@@ -211,7 +226,9 @@ class OrganizationDetailView(DirectoryAccessMixin, DetailView):
         context.update(
             can_change=gate.may(user, "change", organization),
             can_manage=gate.may_deactivate_organization(user),
-            focal_points=selectors.organization_focal_points(user=user, organization=organization),
+            focal_points=selectors.focal_points_redacted(
+                user=user, focal_points=selectors.organization_focal_points(user=user, organization=organization),
+            ),
             history=history,
             liaisons=(
                 selectors.organization_liaisons(organization=organization)

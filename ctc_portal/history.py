@@ -21,6 +21,8 @@ ACTION_LABELS = {
     "unpublished": gettext_lazy("unpublished (back to draft)"),
     "reverted": gettext_lazy("reverted by the secretariat"),
     "demo data": gettext_lazy("created (demo data)"),
+    # contacts/stewardship.py: personal fields replaced by a tombstone in this and every earlier version.
+    "erased": gettext_lazy("erased (personal data removed)"),
 }
 # Bookkeeping that says nothing to a reader.
 ALWAYS_HIDDEN = {"version", "created_at", "updated_at", "search_text", "sort_name"}
@@ -62,6 +64,11 @@ def display_value(record, field_name: str) -> str:
         return str(getattr(record, field_name, value))
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):  # names in other languages: {"fr": {"name": …, "acronym": …}}
+        return "; ".join(
+            f"{code}: " + " / ".join(str(part) for part in entry.values()) if isinstance(entry, dict)
+            else f"{code}: {entry}" for code, entry in value.items()
+        ) or "—"
     return Truncator(str(value)).chars(200)
 
 

@@ -2,7 +2,7 @@
 
 # View names (namespace:url_name) by menu section; the first matching prefix wins.
 SECTIONS = [
-    ("my_organizations", ("contacts:my_organizations", "contacts:verification")),
+    ("my_organizations", ("contacts:my_organizations", "contacts:verification_confirm")),
     ("organizations", ("contacts:organization", "contacts:focal_point_create")),
     ("focal_points", ("contacts:focal_point",)),
     ("communiques", ("communiques:communique_list", "communiques:communique_detail", "communiques:subscribe",

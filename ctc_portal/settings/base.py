@@ -230,7 +230,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every successful login at INFO; the audit log (accounts.AuditEvent) keeps those.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Directory ------------------------------------------------------------------------------
@@ -309,6 +310,8 @@ AXES_VERBOSE = False  # no start-up banner on every manage.py command
 # true; liaisons may always turn it on. The production settings force it on.
 TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
 OTP_TOTP_ISSUER = "CTC Contact Directory"
+# The admin never shows authenticator keys or backup codes (seeing one is as good as holding the phone).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # A session ends after this long without a request, and this long after its login in any case.
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT_SECONDS = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 60 * 60)
