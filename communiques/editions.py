@@ -7,11 +7,12 @@ stays right even after history is pruned or a focal point's personal data is era
 import csv
 import io
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Max, Prefetch
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contacts.models import FocalPoint, Organization
 from ctc_portal import gate
@@ -146,11 +147,14 @@ def render_xlsx(snapshot: dict) -> bytes:
 def render_pdf(*, number: int, snapshot: dict, changes: dict) -> bytes:
     from weasyprint import HTML
 
-    html = render_to_string(
-        "communiques/edition_pdf.html",
-        {"number": number, "snapshot": snapshot, "changes": changes},
-    )
-    return HTML(string=html).write_pdf()
+    # One PDF per edition goes to every recipient: always in the default language, whoever started it.
+    with translation.override(settings.LANGUAGE_CODE):
+        html = render_to_string(
+            "communiques/edition_pdf.html",
+            {"number": number, "snapshot": snapshot, "changes": changes},
+        )
+    # Tagged (structure tree, reading order, table headers) so screen readers can read the edition.
+    return HTML(string=html).write_pdf(pdf_tags=True, custom_metadata=True)
 
 
 EDITION_LOCK_KEY = 0x43544345  # any constant shared by every process that numbers editions

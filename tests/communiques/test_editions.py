@@ -194,3 +194,17 @@ def test_phones_marked_secretariat_only_are_not_circulated():
     assert people[hidden.full_name]["phone"] == "" and people[hidden.full_name]["mobile"] == ""
     assert people[shown.full_name]["phone"] == "+1 202-555-0112"
     assert "555-0111" not in editions.render_csv(editions.snapshot_build()).decode()
+
+
+@pytest.mark.django_db
+def test_edition_pdf_is_tagged_for_screen_readers():
+    FocalPointFactory(full_name="Tagged Person")
+    pdf = editions.render_pdf(number=1, snapshot=editions.snapshot_build(), changes={"is_first": True})
+    objects = pdf
+    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            objects += zlib.decompress(raw)
+        except zlib.error:
+            continue
+    assert b"/StructTreeRoot" in objects and b"/MarkInfo" in objects
+    assert b"/Lang" in objects  # the document language, from <html lang>
