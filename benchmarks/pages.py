@@ -65,7 +65,9 @@ def main():
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from benchmarks.data import BENCH_PASSWORD, generate
+    from django.contrib.auth import get_user_model
+
+    from benchmarks.data import generate
     from communiques.models import Communique
     from contacts.models import Organization
     from tests.support import free_port
@@ -85,7 +87,7 @@ def main():
         cookies, clients = {"anonymous": None}, {"anonymous": Client()}
         for role in ("secretariat", "liaison"):
             client = Client()
-            assert client.login(username=f"bench-{role}", password=BENCH_PASSWORD)
+            client.force_login(get_user_model().objects.get(username=f"bench-{role}"))
             clients[role] = client
             cookies[role] = f"sessionid={client.cookies['sessionid'].value}"
 

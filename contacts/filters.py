@@ -5,11 +5,14 @@ widen them. Search compares folded text (accents and case removed, see `ctc_port
 the `search_text` columns the models keep, so "Organisation des Etats" finds "Organisation des États".
 """
 
+from functools import lru_cache
+
 import django_filters as filters
 from django import forms
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils.text import format_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -27,11 +30,19 @@ def countries_matching(term: str) -> list[str]:
     return [code for code, name in countries if term in fold(str(name))]
 
 
+@lru_cache(maxsize=16)
+def _country_codes_by_name(language: str) -> tuple[str, ...]:
+    return tuple(country.code for country in sorted(countries, key=lambda country: fold(str(country.name))))
+
+
 def country_name_order(field: str):
-    """Return an expression sorting country codes by country name in the active language, blanks last."""
-    ordered = sorted(countries, key=lambda country: fold(str(country.name)))
+    """Return an expression sorting country codes by country name in the active language, blanks last.
+
+    Built only when a list is sorted by country: it has a branch per country (about 250).
+    """
+    ordered = _country_codes_by_name(get_language() or "en")
     return Case(
-        *[When(**{field: country.code}, then=Value(rank)) for rank, country in enumerate(ordered)],
+        *[When(**{field: code}, then=Value(rank)) for rank, code in enumerate(ordered)],
         default=Value(len(ordered)),
         output_field=IntegerField(),
     )
@@ -90,6 +101,8 @@ class DirectoryFilterSet(filters.FilterSet):
     def filter_sort(self, queryset, name, value):
         descending = value.startswith("-")
         expression = self.sort_fields[value.lstrip("-")]
+        if callable(expression):
+            expression = expression()
         if isinstance(expression, str):
             expression = F(expression)
         expression = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
@@ -152,7 +165,7 @@ class FocalPointFilter(DirectoryFilterSet):
         "acronym": Lower("organization__acronym"),
         "role": focal_point_role_rank(),
         "email": Lower("email"),
-        "country": None,  # by country name, built per request in the active language
+        "country": lambda: country_name_order("country"),  # by name, in the active language
     }
 
     kind = filters.ChoiceFilter(
@@ -178,10 +191,6 @@ class FocalPointFilter(DirectoryFilterSet):
     class Meta:
         model = FocalPoint
         fields = ["q", "kind", "region", "role", "active", "sort"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sort_fields = {**self.sort_fields, "country": country_name_order("country")}
 
     def active_condition(self) -> Q:
         return Q(is_active=True, organization__is_active=True)
