@@ -2,7 +2,7 @@
 # Install the Debian packages the test suite needs, only those that are missing (the README lists them).
 set -euo pipefail
 
-wanted=(postgresql redis-server chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+wanted=(postgresql redis-server chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei)
 missing=()
 for package in "${wanted[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
