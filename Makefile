@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev clean bench-circulation backup restore
+.PHONY: run test lint install install-dev clean bench bench-circulation backup restore
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ restore: $(VENV)/.installed
 
 clean:
 	rm -rf var
+
+## bench: pages and API at sizes S and L against a trivial view, then circulation with one and two workers
+bench: $(VENV)/.dev-installed
+	bash scripts/bench.sh benchmarks/pages.py --sizes S,L
+	bash scripts/bench.sh benchmarks/circulation.py -n $${RECIPIENTS:-10000} --workers 1
+	bash scripts/bench.sh benchmarks/circulation.py -n $${RECIPIENTS:-10000} --workers 2
 
 ## bench-circulation: one edition to 10,000 subscribers through a worker vs. a plain smtplib loop
 bench-circulation: $(VENV)/.dev-installed
