@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cron_descriptor import get_description
+from cron_descriptor import Options, get_description
 from croniter import croniter
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 CONTACT_LIST_SCHEDULE = "Circulate the contact list"
@@ -21,6 +22,7 @@ DIGEST_SCHEDULE = "Send the daily communiqué digest"
 SWEEP_SCHEDULE = "Sweep deliveries (retries and recovery)"
 VERIFICATION_SCHEDULE = "Remind liaisons to verify their entries"
 LIAISON_CHANGES_SCHEDULE = "Send the secretariat the daily digest of liaison edits"
+SUBSCRIBER_PURGE_SCHEDULE = "Purge former subscribers after the retention period"
 # A task started a little early (clock skew) still belongs to the slot it was fired for.
 SLOT_TOLERANCE = timedelta(minutes=5)
 
@@ -58,6 +60,12 @@ DEFAULT_TASKS = [
         crontab={"minute": "30", "hour": "8", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
     ),
     DefaultTask(
+        name=SUBSCRIBER_PURGE_SCHEDULE, task="communiques.tasks.subscribers_purge",
+        description="Removes the personal data of subscribers who unsubscribed or bounced longer ago than "
+                    "SUBSCRIBER_RETENTION_DAYS; focal points' opt-outs are kept.",
+        crontab={"minute": "0", "hour": "3", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
+    ),
+    DefaultTask(
         name=SWEEP_SCHEDULE, task="communiques.tasks.deliveries_sweep",
         description="Retries deliveries that are due and recovers work from stopped workers or a lost broker.",
         every_seconds=60,
@@ -89,9 +97,17 @@ def cron_expression(crontab: CrontabSchedule) -> str:
     )
 
 
+# cron_descriptor's locales for the interface languages; it has no Arabic, so English is used there.
+CRON_DESCRIPTION_LOCALES = {"en": "en_US", "fr": "fr_FR"}
+
+
 def describe(crontab: CrontabSchedule) -> str:
     """Say the schedule in plain words, e.g. "At 09:00 AM, on day 1 of the month (America/New_York)"."""
-    return f"{get_description(cron_expression(crontab))} ({crontab.timezone})"
+    # In the interface language, not the server process's locale.
+    options = Options()
+    options.locale_code = CRON_DESCRIPTION_LOCALES.get(get_language(), "en_US")
+    options.use_24hour_time_format = options.locale_code != "en_US"
+    return f"{get_description(cron_expression(crontab), options)} ({crontab.timezone})"
 
 
 def _zone(crontab: CrontabSchedule) -> ZoneInfo:
@@ -121,6 +137,6 @@ def slot_key(task: PeriodicTask, slot: datetime) -> str:
 def validate_cron(expression: str) -> None:
     """Raise ValueError with a readable message if the five-field expression is not valid."""
     if len(expression.split()) != 5:
-        raise ValueError("Use five fields: minute hour day-of-month month day-of-week.")
+        raise ValueError(gettext("Use five fields: minute hour day-of-month month day-of-week."))
     if not croniter.is_valid(expression):
-        raise ValueError("This is not a valid schedule expression.")
+        raise ValueError(gettext("This is not a valid schedule expression."))

@@ -6,7 +6,7 @@ and slot keys in the database decide what is still to do.
 
 from celery import shared_task
 
-from . import circulation, delivery
+from . import circulation, delivery, retention
 
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=15 * 60, soft_time_limit=14 * 60)
@@ -31,3 +31,8 @@ def digest_send_scheduled(schedule: str | None = None) -> int | None:
     kwargs = {"schedule_name": schedule} if schedule else {}
     dispatch = circulation.digest_send_scheduled(**kwargs)
     return dispatch.pk if dispatch else None
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=15 * 60, soft_time_limit=15 * 60 - 30)
+def subscribers_purge(schedule: str | None = None) -> int:
+    return retention.subscribers_purge()
