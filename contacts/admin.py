@@ -9,6 +9,7 @@ than silently overwriting the repair.
 
 from django.contrib import admin
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -56,7 +57,7 @@ class OrganizationAdmin(GuardedModelAdminMixin, VersionedHistoryAdmin):
     readonly_fields = ["version", "last_verified_at", "last_verified_by", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "acronym", "kind", "region", "website", "mandate", "is_active"]}),
-        ("Record", {"fields": readonly_fields, "classes": ["collapse"]}),
+        (_("Record"), {"fields": readonly_fields, "classes": ["collapse"]}),
     ]
     inlines = [FocalPointInline]
     history_list_display = ["is_active"]
@@ -73,7 +74,7 @@ class FocalPointAdmin(VersionedHistoryAdmin):
     readonly_fields = ["version", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["organization", "full_name", "title", "role", "is_active"]}),
-        ("Contact", {"fields": ["email", "phone", "mobile", "languages", "city", "country", "notes"]}),
-        ("Record", {"fields": readonly_fields, "classes": ["collapse"]}),
+        (_("Contact"), {"fields": ["email", "phone", "mobile", "languages", "city", "country", "notes"]}),
+        (_("Record"), {"fields": readonly_fields, "classes": ["collapse"]}),
     ]
     history_list_display = ["role", "is_active"]

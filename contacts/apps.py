@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_secretariat_group(sender, **kwargs):
@@ -11,7 +12,7 @@ def _ensure_secretariat_group(sender, **kwargs):
 
 class ContactsConfig(AppConfig):
     name = "contacts"
-    verbose_name = "Contact directory"
+    verbose_name = _("Contact directory")
 
     def ready(self):
         post_migrate.connect(_ensure_secretariat_group, sender=self)

@@ -175,7 +175,11 @@ def _organization_param(user, value) -> Organization | None:
 
 
 def export_log_record(*, user, format: str, scope: str, row_count: int) -> ExportLog:
-    """Record that the user exported `row_count` rows of `scope` in this format."""
+    """Record that the user exported `row_count` rows of `scope` in this format (export log and audit log)."""
+    from accounts import audit
+
+    audit.record(event=audit.Event.EXPORT, actor=user, target=scope[:SCOPE_MAX_LENGTH], format=format,
+                 rows=row_count)
     return ExportLog.objects.create(user=user, format=format, scope=scope[:SCOPE_MAX_LENGTH], row_count=row_count)
 
 

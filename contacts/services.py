@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts import audit
@@ -217,7 +218,7 @@ def liaison_assign(*, actor, user, organization: Organization) -> None:
     if actor is not None and not gate.may_manage_liaisons(actor):
         raise PermissionDenied
     if not user.is_active:
-        raise ValidationError("An inactive account cannot be made a liaison.")
+        raise ValidationError(gettext("An inactive account cannot be made a liaison."))
     assign_perm(gate.LIAISON_PERMISSION, user, organization)
     audit.record(event=audit.Event.LIAISON_ASSIGNED, actor=actor, target=user, organization=organization.acronym)
     logger.info("%s made %s a liaison of %s", actor or "operator", user.get_username(), organization.acronym)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 
 class SuperuserAdminSite(admin.AdminSite):
@@ -8,8 +9,8 @@ class SuperuserAdminSite(admin.AdminSite):
     which go through the permission gate.
     """
 
-    site_header = "CTC Contact Directory administration"
-    site_title = "CTC admin"
+    site_header = _("CTC Contact Directory administration")
+    site_title = _("CTC admin")
 
     def has_permission(self, request):
         return request.user.is_active and request.user.is_superuser

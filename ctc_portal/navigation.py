@@ -8,8 +8,10 @@ SECTIONS = [
     ("communiques", ("communiques:communique_list", "communiques:communique_detail", "communiques:subscribe",
                      "communiques:access_request")),
     ("secretariat", ("contacts:liaison", "contacts:review", "contacts:account", "contacts:invitation",
-                     "contacts:export_log", "contacts:verification_report", "communiques:", "api_token_list")),
-    ("account", ("password_change", "api_token")),
+                     "contacts:export_log", "contacts:verification_report", "communiques:", "api_token_list",
+                     "accounts:audit_event_list", "accounts:lockout", "accounts:two_factor_list",
+                     "accounts:two_factor_reset")),
+    ("account", ("password_change", "api_token", "accounts:")),
 ]
 
 

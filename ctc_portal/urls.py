@@ -9,6 +9,10 @@ urlpatterns = [
     path("healthz/live", views.healthz_live, name="healthz_live"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # The language switcher (templates/includes/language_switcher.html) posts to set_language.
+    path("i18n/", include("django.conf.urls.i18n")),
+    # Two-factor authentication, the account page, lockouts and the audit log (accounts/).
+    path("account/", include("accounts.urls")),
     path("api/v1/", include(("ctc_portal.api_urls", "api"), namespace="api")),
     # API tokens: the user's own, and the secretariat's list of all (ctc_portal/api_tokens.py).
     path("account/api-token/", api_tokens.ApiTokenView.as_view(), name="api_token"),

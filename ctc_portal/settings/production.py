@@ -14,3 +14,7 @@ CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Two-factor authentication is required of the secretariat in production whatever the environment
+# says: TWO_FACTOR_REQUIRED=false only relaxes `make run`'s demo (local settings).
+TWO_FACTOR_REQUIRED = True

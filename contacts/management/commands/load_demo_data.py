@@ -47,6 +47,17 @@ class Command(BaseCommand):
         for change in report.changes:
             self.stdout.write(f"  {change}")
         self.stdout.write(self._logins_table())
+        if settings.TWO_FACTOR_REQUIRED:
+            self.stdout.write(
+                "Two-factor authentication is required of the secretariat and superusers: at their first login "
+                "they set up an authenticator app."
+            )
+        else:
+            self.stdout.write(
+                "Two-factor authentication is optional here (TWO_FACTOR_REQUIRED is off under make run's local "
+                "settings; set TWO_FACTOR_REQUIRED=true in .env to try it). Production always requires it of "
+                "the secretariat."
+            )
         if settings.EMAIL_BACKEND == FILE_EMAIL_BACKEND:
             self.stdout.write(f"Emails are not sent: each one is written as a file under {settings.EMAIL_FILE_PATH}")
         else:
