@@ -4,6 +4,9 @@ A user has at most one token; its key is shown once, on the page that created it
 (the page stores it nowhere else). Regenerating replaces the key at once; revoking deletes it. The
 owner and the secretariat may revoke. A token counts for the API's rate limit of its user.
 
+Creating, regenerating and revoking are recorded in the audit log (accounts.audit); using a token
+is recorded by accounts.authentication.AuditedTokenAuthentication where the settings use it.
+
 Who may hold a token: anyone with a role in the directory (the API has nothing else to offer: the
 published communiqués need none). A token authenticates as its user, so the gate decides what it
 reaches; a deactivated account's token stops working (DRF refuses inactive users).
@@ -23,6 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import ListView, TemplateView
 from rest_framework.authtoken.models import Token
 
+from accounts import audit
 from contacts.views import DirectoryAccessMixin, SecretariatRequiredMixin
 from ctc_portal import gate
 
@@ -47,6 +51,7 @@ def api_token_create(*, user) -> Token:
         raise PermissionDenied
     replaced, _ = Token.objects.filter(user=user).delete()
     token = Token.objects.create(user=user)
+    audit.record(event=audit.Event.API_TOKEN_CREATED, actor=user, target=user, replaced_earlier=bool(replaced))
     logger.info("API token %s for %s", "regenerated" if replaced else "created", user.get_username())
     return token
 
@@ -58,6 +63,7 @@ def api_token_revoke(*, actor, user) -> bool:
         raise PermissionDenied
     deleted, _ = Token.objects.filter(user=user).delete()
     if deleted:
+        audit.record(event=audit.Event.API_TOKEN_REVOKED, actor=actor, target=user)
         logger.info("API token of %s revoked by %s", user.get_username(), actor.get_username())
     return bool(deleted)
 
