@@ -60,12 +60,11 @@ def main():
     import django
 
     django.setup()
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-
-    from django.contrib.auth import get_user_model
 
     from benchmarks.data import generate
     from communiques.models import Communique
