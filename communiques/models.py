@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from ctc_portal.models import ConstraintErrorsOnFields, TimeStampedModel, VersionedModel
+from ctc_portal.models import ConstraintErrorsOnFields, TimeStampedModel, VersionedModel, reject_line_breaks
 
 
 class MailingList(models.TextChoices):
@@ -52,6 +52,9 @@ class Communique(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
 
     def __str__(self):
         return self.title
+
+    def clean(self):
+        reject_line_breaks(self, ["title", "slug"])
 
     def get_absolute_url(self):
         return reverse("communiques:communique_detail", kwargs={"slug": self.slug})
@@ -107,6 +110,9 @@ class Subscriber(ConstraintErrorsOnFields, TimeStampedModel):
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+    def clean(self):
+        reject_line_breaks(self, ["name", "organization_name"])
 
 
 class Subscription(TimeStampedModel):

@@ -12,7 +12,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-from ctc_portal.models import ConstraintErrorsOnFields, TimeStampedModel, VersionedModel
+from ctc_portal.models import ConstraintErrorsOnFields, TimeStampedModel, VersionedModel, reject_line_breaks
 from ctc_portal.text import fold
 
 # The six official UN languages first, then others common among the organizations.
@@ -105,6 +105,7 @@ class Organization(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
         super().save(*args, **kwargs)
 
     def clean(self):
+        reject_line_breaks(self, ["name", "acronym"])
         translations = self.translations or {}
         if not isinstance(translations, dict) or set(translations) - set(NAME_LANGUAGES):
             raise ValidationError({"translations": _("Names may be given in Arabic, Chinese, French, Russian and "
@@ -191,6 +192,7 @@ class FocalPoint(ConstraintErrorsOnFields, TimeStampedModel, VersionedModel):
         super().save(*args, **kwargs)
 
     def clean(self):
+        reject_line_breaks(self, ["full_name", "title", "city"])
         unknown = [code for code in self.languages or [] if code not in LANGUAGE_NAMES]
         if unknown:
             raise ValidationError({"languages": _("Unknown language code: %(codes)s") % {"codes": ", ".join(unknown)}})

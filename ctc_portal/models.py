@@ -53,3 +53,23 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+def reject_line_breaks(instance, fields: list[str]) -> None:
+    """Refuse control characters (line breaks among them) in single-line fields.
+
+    Names and titles reach email headers, CSV rows and PDF lines: a line break there could inject
+    an email header or break a file's structure.
+    """
+    import unicodedata
+
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    errors = {}
+    for name in fields:
+        value = getattr(instance, name) or ""
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            errors[name] = _("Line breaks and control characters are not allowed here.")
+    if errors:
+        raise ValidationError(errors)
