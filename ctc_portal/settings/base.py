@@ -153,7 +153,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("ar", "العربية")]
+# The language switcher's choice (django_language cookie) lasts a year, not until the browser closes.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Day-first, 24-hour date formats for Arabic, which Django's locale leaves to the US defaults.
+FORMAT_MODULE_PATH = ["ctc_portal.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True

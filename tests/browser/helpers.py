@@ -35,10 +35,11 @@ def flash_message(page: Page, text: str) -> Locator:
     return page.locator(".portal-messages").get_by_role("status").filter(has_text=text)
 
 
-def save_screenshot(page: Page, name: str) -> None:
-    """Save the whole page, at the desktop viewport's width, as docs/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True, animations="disabled", caret="hide")
+def save_screenshot(page: Page, name: str, *, language: str = "en") -> None:
+    """Save the whole page, at the desktop viewport's width, as docs/screenshots/<language>/<name>.png."""
+    folder = SCREENSHOTS / language
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=folder / f"{name}.png", full_page=True, animations="disabled", caret="hide")
 
 
 def open_secretariat_menu(page: Page) -> Locator:

@@ -2,7 +2,7 @@
 
 Each test checks what the person sees (role- and label-based locators, which also prove the forms
 are labelled) and what the database holds afterwards. The pages they pass through are saved to
-docs/screenshots/ at a 1280×800 viewport.
+docs/screenshots/en/ at a 1280×800 viewport.
 """
 
 import re
