@@ -203,6 +203,7 @@ def secretariat_grant(*, user, actor=None) -> None:
     user.groups.add(secretariat_group())
     audit.record(event=audit.Event.ROLE_GRANTED, actor=actor, target=user, role="secretariat")
     logger.info("Secretariat role granted to %s", user.get_username())
+    gate.forget_roles(user)
 
 
 @transaction.atomic
@@ -210,6 +211,7 @@ def secretariat_revoke(*, user, actor=None) -> None:
     user.groups.remove(secretariat_group())
     audit.record(event=audit.Event.ROLE_REVOKED, actor=actor, target=user, role="secretariat")
     logger.info("Secretariat role revoked from %s", user.get_username())
+    gate.forget_roles(user)
 
 
 @transaction.atomic
@@ -222,6 +224,7 @@ def liaison_assign(*, actor, user, organization: Organization) -> None:
     assign_perm(gate.LIAISON_PERMISSION, user, organization)
     audit.record(event=audit.Event.LIAISON_ASSIGNED, actor=actor, target=user, organization=organization.acronym)
     logger.info("%s made %s a liaison of %s", actor or "operator", user.get_username(), organization.acronym)
+    gate.forget_roles(user)
 
 
 @transaction.atomic
@@ -231,6 +234,7 @@ def liaison_remove(*, actor, user, organization: Organization) -> None:
     remove_perm(gate.LIAISON_PERMISSION, user, organization)
     audit.record(event=audit.Event.LIAISON_REMOVED, actor=actor, target=user, organization=organization.acronym)
     logger.info("%s removed %s as liaison of %s", actor or "operator", user.get_username(), organization.acronym)
+    gate.forget_roles(user)
 
 
 def _send_password_set_email(*, user, organization: Organization) -> None:

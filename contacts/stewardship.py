@@ -450,6 +450,10 @@ def focal_point_erase(*, user, focal_point: FocalPoint, reason: str) -> ErasureR
     _redact_dispatches(result.editions_redacted, seen, values)
 
     ExportLog.objects.filter(scope__endswith=f"(focal point #{current.pk})").update(scope=export_scope(current))
+    # The audit log records exports of this person's data under the same scope text.
+    from accounts.models import AuditEvent
+
+    AuditEvent.objects.filter(target__endswith=f"(focal point #{current.pk})").update(target=export_scope(current))
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(FocalPoint), object_id=str(current.pk),
     ).update(object_repr=values["full_name"])

@@ -47,7 +47,18 @@ def _is_active(user) -> bool:
 
 def is_secretariat(user) -> bool:
     """Return whether the user acts for the secretariat (every organization, liaisons, settings)."""
-    return _is_active(user) and user.has_perm(SECRETARIAT_PERMISSION)
+    if not _is_active(user):
+        return False
+    # Asked once per row by serializers and templates: remembered for the request, like Django's own
+    # permission cache (services that change roles forget it, see forget_roles).
+    return _cached(user, "is_secretariat", lambda: user.has_perm(SECRETARIAT_PERMISSION))
+
+
+def forget_roles(user) -> None:
+    """Drop what the gate remembered about this user object (after their roles changed)."""
+    user.__dict__.pop("_ctc_gate_cache", None)
+    for attribute in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(attribute, None)
 
 
 def liaison_of(user, field: str = "pk") -> Q:
