@@ -120,6 +120,13 @@ class ServiceViewSetMixin:
     def read_queryset(self):
         raise NotImplementedError
 
+    def get_queryset(self):
+        """Reads see what the user may view; writes look only among what the user may change (404 otherwise)."""
+        queryset = self.read_queryset()
+        if self.action in CHANGE_ACTIONS:
+            queryset = gate.restrict(queryset, self.request.user, "change")
+        return queryset
+
     def represent(self, obj) -> dict:
         """Return `obj` as the user may see it, read again through the selector (with its annotations)."""
         fresh = self.read_queryset().get(pk=obj.pk)
@@ -296,12 +303,6 @@ class OrganizationViewSet(ServiceViewSetMixin, mixins.ListModelMixin, mixins.Ret
 
     def read_queryset(self):
         return selectors.organization_list(user=self.request.user).order_by("sort_name", "pk")
-
-    def get_queryset(self):
-        queryset = self.read_queryset()
-        if self.action in CHANGE_ACTIONS:
-            queryset = gate.restrict(queryset, self.request.user, "change")
-        return queryset
 
     def get_serializer_class(self):
         return {"update": OrganizationUpdateSerializer, "partial_update": OrganizationPatchSerializer}.get(
@@ -490,12 +491,6 @@ class FocalPointViewSet(ServiceViewSetMixin, mixins.ListModelMixin, mixins.Retri
 
     def read_queryset(self):
         return selectors.focal_point_list(user=self.request.user).order_by("sort_name", "pk")
-
-    def get_queryset(self):
-        queryset = self.read_queryset()
-        if self.action in CHANGE_ACTIONS:
-            queryset = gate.restrict(queryset, self.request.user, "change")
-        return queryset
 
     def get_serializer_class(self):
         return {
