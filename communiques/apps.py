@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_periodic_tasks(sender, **kwargs):
@@ -11,7 +12,7 @@ def _ensure_periodic_tasks(sender, **kwargs):
 
 class CommuniquesConfig(AppConfig):
     name = "communiques"
-    verbose_name = "Communiqués and circulation"
+    verbose_name = _("Communiqués and circulation")
 
     def ready(self):
         post_migrate.connect(_ensure_periodic_tasks, sender=self)

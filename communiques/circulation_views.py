@@ -517,7 +517,7 @@ class ScheduleUpdateView(SecretariatRequiredMixin, TemplateView):
             task_id=task.pk, crontab_fields=form.crontab_fields, time_zone=form.cleaned_data["timezone"],
         )
         words = schedules.describe(task.crontab)
-        messages.success(request, _("“%(name)s” now runs: %(words)s.") % {"name": task.name, "words": words})
+        messages.success(request, _("“%(name)s” now runs: %(words)s.") % {"name": _(task.name), "words": words})
         return redirect("communiques:schedule_list")
 
     def toggle(self, task, form):
@@ -531,8 +531,8 @@ class ScheduleUpdateView(SecretariatRequiredMixin, TemplateView):
             return redirect("communiques:schedule_list")
         task = periodic_task_set_enabled(task_id=task.pk, enabled=enabled)
         if task.enabled:
-            messages.success(self.request, _("“%(name)s” is on.") % {"name": task.name})
+            messages.success(self.request, _("“%(name)s” is on.") % {"name": _(task.name)})
         else:
             messages.success(self.request, _("“%(name)s” is off: it will not run until it is turned on again.")
-                             % {"name": task.name})
+                             % {"name": _(task.name)})
         return redirect("communiques:schedule_list")

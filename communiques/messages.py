@@ -9,6 +9,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .delivery import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from .models import Communique, Dispatch, Edition
@@ -75,24 +77,28 @@ def edition_message(edition: Edition) -> RenderedMessage:
         "organization_count": len(organizations),
         "focal_point_count": sum(len(org["focal_points"]) for org in organizations),
     }
-    text, html = _render("edition", {**context, "list_label": "circulated contact list"})
-    return RenderedMessage(subject=f"CTC contact list — edition {edition.number}", text=text, html=html)
+    text, html = _render("edition", {**context, "list_label": _("circulated contact list")})
+    subject = _("CTC contact list — edition %(number)s") % {"number": edition.number}
+    return RenderedMessage(subject=subject, text=text, html=html)
 
 
 def communique_message(communique: Communique) -> RenderedMessage:
     context = {
         "communique": communique,
         "body_html": markdown_to_safe_html(communique.body),
-        "list_label": "communiqué updates list",
+        "list_label": _("communiqué updates list"),
     }
     text, html = _render("communique", context)
-    return RenderedMessage(subject=f"CTC communiqué: {communique.title}", text=text, html=html)
+    subject = _("CTC communiqué: %(title)s") % {"title": communique.title}
+    return RenderedMessage(subject=subject, text=text, html=html)
 
 
 def digest_message(communiques: list[Communique]) -> RenderedMessage:
-    text, html = _render("digest", {"communiques": communiques, "list_label": "communiqué updates list"})
+    text, html = _render("digest", {"communiques": communiques, "list_label": _("communiqué updates list")})
     count = len(communiques)
-    subject = "CTC communiqués: 1 new communiqué" if count == 1 else f"CTC communiqués: {count} new communiqués"
+    subject = ngettext(
+        "CTC communiqués: %(count)d new communiqué", "CTC communiqués: %(count)d new communiqués", count
+    ) % {"count": count}
     return RenderedMessage(subject=subject, text=text, html=html)
 
 

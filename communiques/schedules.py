@@ -14,15 +14,16 @@ from zoneinfo import ZoneInfo
 from cron_descriptor import Options, get_description
 from croniter import croniter
 from django.utils import timezone
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, gettext_noop
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-CONTACT_LIST_SCHEDULE = "Circulate the contact list"
-DIGEST_SCHEDULE = "Send the daily communiqué digest"
-SWEEP_SCHEDULE = "Sweep deliveries (retries and recovery)"
-VERIFICATION_SCHEDULE = "Remind liaisons to verify their entries"
-LIAISON_CHANGES_SCHEDULE = "Send the secretariat the daily digest of liaison edits"
-SUBSCRIBER_PURGE_SCHEDULE = "Purge former subscribers after the retention period"
+# Stored untranslated (a task is found by its name); gettext_noop lets the pages show them translated.
+CONTACT_LIST_SCHEDULE = gettext_noop("Circulate the contact list")
+DIGEST_SCHEDULE = gettext_noop("Send the daily communiqué digest")
+SWEEP_SCHEDULE = gettext_noop("Sweep deliveries (retries and recovery)")
+VERIFICATION_SCHEDULE = gettext_noop("Remind liaisons to verify their entries")
+LIAISON_CHANGES_SCHEDULE = gettext_noop("Send the secretariat the daily digest of liaison edits")
+SUBSCRIBER_PURGE_SCHEDULE = gettext_noop("Purge former subscribers after the retention period")
 # A task started a little early (clock skew) still belongs to the slot it was fired for.
 SLOT_TOLERANCE = timedelta(minutes=5)
 
@@ -40,34 +41,44 @@ class DefaultTask:
 DEFAULT_TASKS = [
     DefaultTask(
         name=CONTACT_LIST_SCHEDULE, task="communiques.tasks.contact_list_circulate_scheduled",
-        description="Freezes a new edition of the contact list and emails it to every active focal point "
-                    "and approved subscriber.",
+        description=gettext_noop(
+            "Freezes a new edition of the contact list and emails it to every active focal point "
+            "and approved subscriber."
+        ),
         crontab={"minute": "0", "hour": "9", "day_of_month": "1", "month_of_year": "*", "day_of_week": "*"},
     ),
     DefaultTask(
         name=DIGEST_SCHEDULE, task="communiques.tasks.digest_send_scheduled",
-        description="Emails communiqué subscribers the communiqués published for the digest since the last one.",
+        description=gettext_noop(
+            "Emails communiqué subscribers the communiqués published for the digest since the last one."
+        ),
         crontab={"minute": "0", "hour": "8", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
     ),
     DefaultTask(
         name=VERIFICATION_SCHEDULE, task="contacts.tasks.verification_reminders_send",
-        description="Emails the liaisons of organizations whose entries have not been confirmed for a while.",
+        description=gettext_noop(
+            "Emails the liaisons of organizations whose entries have not been confirmed for a while."
+        ),
         crontab={"minute": "0", "hour": "10", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
     ),
     DefaultTask(
         name=LIAISON_CHANGES_SCHEDULE, task="contacts.tasks.liaison_changes_digest_send",
-        description="Emails the secretariat what liaisons changed since the last digest.",
+        description=gettext_noop("Emails the secretariat what liaisons changed since the last digest."),
         crontab={"minute": "30", "hour": "8", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
     ),
     DefaultTask(
         name=SUBSCRIBER_PURGE_SCHEDULE, task="communiques.tasks.subscribers_purge",
-        description="Removes the personal data of subscribers who unsubscribed or bounced longer ago than "
-                    "SUBSCRIBER_RETENTION_DAYS; focal points' opt-outs are kept.",
+        description=gettext_noop(
+            "Removes the personal data of subscribers who unsubscribed or bounced longer ago than "
+            "SUBSCRIBER_RETENTION_DAYS; focal points' opt-outs are kept."
+        ),
         crontab={"minute": "0", "hour": "3", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"},
     ),
     DefaultTask(
         name=SWEEP_SCHEDULE, task="communiques.tasks.deliveries_sweep",
-        description="Retries deliveries that are due and recovers work from stopped workers or a lost broker.",
+        description=gettext_noop(
+            "Retries deliveries that are due and recovers work from stopped workers or a lost broker."
+        ),
         every_seconds=60,
     ),
 ]

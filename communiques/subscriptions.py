@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from contacts.models import FocalPoint
 from ctc_portal import gate
@@ -89,19 +90,21 @@ def confirmation_token(subscription: Subscription) -> str:
 
 def _send_confirmation(subscription: Subscription) -> None:
     token = confirmation_token(subscription)
-    context = {
-        "subscription": subscription,
-        "confirm_url": absolute_url(reverse("communiques:subscription_confirm", kwargs={"token": token})),
-        "valid_days": max(1, settings.SUBSCRIPTION_CONFIRM_MAX_AGE // 86400),
-        "list_label": MailingList(subscription.mailing_list).label,
-    }
-    message = EmailMultiAlternatives(
-        subject=f"Please confirm: {context['list_label']}",
-        body=render_to_string("communiques/email/confirm.txt", context),
-        to=[subscription.subscriber.email],
-        headers={"Auto-Submitted": "auto-generated"},
-    )
-    message.attach_alternative(render_to_string("communiques/email/confirm.html", context), "text/html")
+    # In the language the person chose, not the one of whoever's request is being served.
+    with translation.override(subscription.subscriber.preferred_language or settings.LANGUAGE_CODE):
+        context = {
+            "subscription": subscription,
+            "confirm_url": absolute_url(reverse("communiques:subscription_confirm", kwargs={"token": token})),
+            "valid_days": max(1, settings.SUBSCRIPTION_CONFIRM_MAX_AGE // 86400),
+            "list_label": MailingList(subscription.mailing_list).label,
+        }
+        message = EmailMultiAlternatives(
+            subject=gettext("Please confirm: %(list)s") % {"list": context["list_label"]},
+            body=render_to_string("communiques/email/confirm.txt", context),
+            to=[subscription.subscriber.email],
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+        message.attach_alternative(render_to_string("communiques/email/confirm.html", context), "text/html")
     message.send()
 
 
@@ -168,9 +171,9 @@ def subscription_approve(*, user, subscription: Subscription) -> Subscription:
     _require_secretariat(user)
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if subscription.confirmed_at is None:
-        raise ValidationError("The address has not been confirmed yet.")
+        raise ValidationError(gettext("The address has not been confirmed yet."))
     if subscription.state in CLOSED_STATES:
-        raise ValidationError("This address unsubscribed or bounced; it must ask again.")
+        raise ValidationError(gettext("This address unsubscribed or bounced; it must ask again."))
     subscription.approved_at = timezone.now()
     subscription.approved_by = user
     subscription.state = Subscription.State.ACTIVE
@@ -261,7 +264,8 @@ def _vouch(subscriber: Subscriber, *, mailing_list: str, source: str, user) -> A
         return AddResult(subscription, created=True)
     if subscription.state in CLOSED_STATES:
         return AddResult(
-            subscription, created=False, skipped_reason=f"left as {subscription.get_state_display().lower()}",
+            subscription, created=False,
+            skipped_reason=gettext("left as %(state)s") % {"state": subscription.get_state_display().lower()},
         )
     subscription.state = Subscription.State.ACTIVE
     subscription.approved_at = subscription.approved_at or now
@@ -297,7 +301,9 @@ class ImportRejected(ValidationError):
     """The file had errors; nothing was imported. `row_errors` lists (row number, message)."""
 
     def __init__(self, row_errors: list[tuple[int, str]]):
-        super().__init__([f"Row {row}: {message}" for row, message in row_errors])
+        super().__init__(
+            [gettext("Row %(row)d: %(message)s") % {"row": row, "message": message} for row, message in row_errors]
+        )
         self.row_errors = row_errors
 
 
@@ -309,7 +315,7 @@ def subscribers_parse_csv(content: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
     headers = [h.strip().lower() for h in reader.fieldnames or []]
     if "email" not in headers:
-        raise ImportRejected([(1, "the header row must have an 'email' column (email,name,organization)")])
+        raise ImportRejected([(1, gettext("the header row must have an 'email' column (email,name,organization)"))])
     reader.fieldnames = headers
     rows, errors, seen = [], [], set()
     for number, raw in enumerate(reader, start=2):
@@ -319,16 +325,17 @@ def subscribers_parse_csv(content: str) -> list[dict]:
         try:
             validate_email(email)
         except ValidationError:
-            errors.append((number, f"'{email or '(empty)'}' is not a valid email address"))
+            shown = email or gettext("(empty)")
+            errors.append((number, gettext("'%(email)s' is not a valid email address") % {"email": shown}))
             continue
         if any(ch in name + organization for ch in "\r\n"):
-            errors.append((number, "line breaks are not allowed in name or organization"))
+            errors.append((number, gettext("line breaks are not allowed in name or organization")))
             continue
         if len(name) > 200 or len(organization) > 200:
-            errors.append((number, "name and organization are limited to 200 characters"))
+            errors.append((number, gettext("name and organization are limited to 200 characters")))
             continue
         if email in seen:
-            errors.append((number, f"'{email}' appears twice in the file"))
+            errors.append((number, gettext("'%(email)s' appears twice in the file") % {"email": email}))
             continue
         seen.add(email)
         rows.append({"email": email, "name": name, "organization": organization})
@@ -342,7 +349,7 @@ def subscribers_import(*, rows: list[dict], mailing_list: str, user=None) -> Imp
     """Add vouched-for subscribers in bulk, all or nothing. `user` None means an operator."""
     _require_secretariat(user)
     if mailing_list not in MailingList.values:
-        raise ValidationError(f"Unknown list {mailing_list!r}")
+        raise ValidationError(gettext("Unknown list “%(list)s”") % {"list": mailing_list})
     report = ImportReport()
     for row in rows:
         subscriber = subscriber_get_or_create(

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -328,6 +328,10 @@ class SubscribeView(PublicSignupView):
     form_class = SubscribeForm
     mailing_list = MailingList.COMMUNIQUES
 
+    def get_initial(self):
+        # Emails in the language the page is read in, unless the person picks another.
+        return {**super().get_initial(), "language": get_language()}
+
     def request_kwargs(self, form) -> dict:
         return {"name": form.cleaned_data["name"], "language": form.cleaned_data["language"]}
 
@@ -347,6 +351,8 @@ class AccessRequestView(PublicSignupView):
             "name": form.cleaned_data["name"],
             "organization_name": form.cleaned_data["organization"],
             "reason": form.cleaned_data["reason"],
+            # The form asks no language: emails follow the language the request was made in.
+            "language": get_language(),
         }
 
 
