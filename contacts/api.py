@@ -14,7 +14,6 @@ The same rules as the pages, from the same places:
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_countries.serializer_fields import CountryField
 from django_filters import rest_framework as filters
@@ -36,7 +35,7 @@ from ctc_portal import gate
 from ctc_portal.errors import EditConflict
 
 from . import selectors, services
-from .filters import countries_matching, search_terms
+from .filters import FOCAL_POINT_ACTIVE, ORGANIZATION_ACTIVE, search
 from .models import LANGUAGE_CHOICES, FocalPoint, Organization
 
 ID_PATTERN = "[0-9]+"
@@ -234,20 +233,10 @@ class DirectoryApiFilter(filters.FilterSet):
     country_field: str | None = None
 
     def filter_search(self, queryset, name, value):
-        for term in search_terms(value):
-            condition = Q()
-            for field in self.search_fields:
-                condition |= Q(**{f"{field}__contains": term})
-            if self.country_field and (codes := countries_matching(term)):
-                condition |= Q(**{f"{self.country_field}__in": codes})
-            queryset = queryset.filter(condition)
-        return queryset
-
-    def active_condition(self) -> Q:
-        raise NotImplementedError
+        return search(queryset, value, fields=self.search_fields, country_field=self.country_field)
 
     def filter_active(self, queryset, name, value):
-        return queryset.filter(self.active_condition()) if value else queryset.exclude(self.active_condition())
+        return queryset.filter(self.active_condition) if value else queryset.exclude(self.active_condition)
 
 
 class OrganizationApiFilter(DirectoryApiFilter):
@@ -261,8 +250,7 @@ class OrganizationApiFilter(DirectoryApiFilter):
         model = Organization
         fields = ["search", "acronym", "kind", "region", "active"]
 
-    def active_condition(self) -> Q:
-        return Q(is_active=True)
+    active_condition = ORGANIZATION_ACTIVE
 
 
 WRITE_RESPONSES = {400: VALIDATION_RESPONSE, **errors(401, 403, 404, 429)}
@@ -445,8 +433,7 @@ class FocalPointApiFilter(DirectoryApiFilter):
     def filter_country(self, queryset, name, value):
         return queryset.filter(country=value.upper())
 
-    def active_condition(self) -> Q:
-        return Q(is_active=True, organization__is_active=True)
+    active_condition = FOCAL_POINT_ACTIVE
 
 
 @extend_schema_view(

@@ -52,6 +52,25 @@ def search_terms(value: str) -> list[str]:
     return fold(value).split()[:MAX_SEARCH_TERMS]
 
 
+def search(queryset, value: str, *, fields, country_field: str | None = None):
+    """Keep the rows where every word of `value` is in one of the folded `fields`, or names the
+    row's country (in the active language). Used by the pages and the API alike."""
+    for term in search_terms(value):
+        condition = Q()
+        for field in fields:
+            condition |= Q(**{f"{field}__contains": term})
+        if country_field and (codes := countries_matching(term)):
+            condition |= Q(**{f"{country_field}__in": codes})
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+# What "active" means in lists: a focal point is on the circulated list when it and its
+# organization are both active.
+ORGANIZATION_ACTIVE = Q(is_active=True)
+FOCAL_POINT_ACTIVE = Q(is_active=True, organization__is_active=True)
+
+
 class DirectoryFilterSet(filters.FilterSet):
     """Common behaviour: defaults for status and sort, free-text search, stable sorting.
 
@@ -87,16 +106,7 @@ class DirectoryFilterSet(filters.FilterSet):
         return choices
 
     def filter_search(self, queryset, name, value):
-        for term in search_terms(value):
-            condition = Q()
-            for field in self.search_fields:
-                condition |= Q(**{f"{field}__contains": term})
-            if self.country_field:
-                codes = countries_matching(term)
-                if codes:
-                    condition |= Q(**{f"{self.country_field}__in": codes})
-            queryset = queryset.filter(condition)
-        return queryset
+        return search(queryset, value, fields=self.search_fields, country_field=self.country_field)
 
     def filter_sort(self, queryset, name, value):
         descending = value.startswith("-")
@@ -109,14 +119,11 @@ class DirectoryFilterSet(filters.FilterSet):
         # Ties broken by name then id, so pages never repeat or skip a row.
         return queryset.order_by(expression, "sort_name", "pk")
 
-    def active_condition(self) -> Q:
-        raise NotImplementedError
-
     def filter_active(self, queryset, name, value):
         if value == "yes":
-            return queryset.filter(self.active_condition())
+            return queryset.filter(self.active_condition)
         if value == "no":
-            return queryset.exclude(self.active_condition())
+            return queryset.exclude(self.active_condition)
         return queryset
 
 
@@ -150,8 +157,7 @@ class OrganizationFilter(DirectoryFilterSet):
         model = Organization
         fields = ["q", "kind", "region", "active", "sort"]
 
-    def active_condition(self) -> Q:
-        return Q(is_active=True)
+    active_condition = ORGANIZATION_ACTIVE
 
 
 class FocalPointFilter(DirectoryFilterSet):
@@ -192,5 +198,4 @@ class FocalPointFilter(DirectoryFilterSet):
         model = FocalPoint
         fields = ["q", "kind", "region", "role", "active", "sort"]
 
-    def active_condition(self) -> Q:
-        return Q(is_active=True, organization__is_active=True)
+    active_condition = FOCAL_POINT_ACTIVE
