@@ -34,7 +34,7 @@ from rest_framework.settings import api_settings
 from ctc_portal import gate
 from ctc_portal.errors import EditConflict
 
-from . import selectors, services
+from . import content_cache, selectors, services
 from .filters import FOCAL_POINT_ACTIVE, ORGANIZATION_ACTIVE, search
 from .models import LANGUAGE_CHOICES, FocalPoint, Organization
 
@@ -118,6 +118,17 @@ class ServiceViewSetMixin:
 
     def read_queryset(self):
         raise NotImplementedError
+
+    def list(self, request, *args, **kwargs):
+        # Shared with readers of the same scope until the next write (contacts/content_cache.py);
+        # the links in the answer are absolute, so scheme and host are part of the key.
+        fragment = content_cache.fragment_for(request, f"api:{self.basename}", vary=(request.build_absolute_uri("/"),))
+        if fragment.content is not None:
+            return Response(fragment.content)
+        response = super().list(request, *args, **kwargs)
+        if response.status_code == status.HTTP_200_OK:
+            fragment.store(response.data)
+        return response
 
     def get_queryset(self):
         """Reads see what the user may view; writes look only among what the user may change (404 otherwise)."""

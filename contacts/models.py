@@ -317,3 +317,18 @@ class ExportLog(models.Model):
 
     def __str__(self):
         return f"{self.user} exported {self.row_count} rows as {self.format}"
+
+
+class DirectoryGeneration(models.Model):
+    """One row whose token database triggers change, in the same transaction, with every write to
+    the organization or focal point tables: cached directory content is keyed by it
+    (contacts/content_cache.py; the triggers are in migration 0004).
+
+    A random token rather than a counter, so that a restored backup or a rolled-back transaction can
+    never bring back a value that once named different data.
+    """
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self):
+        return self.token

@@ -25,7 +25,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from ctc_portal import gate
 from ctc_portal.errors import EditConflict
 
-from . import selectors, services
+from . import content_cache, selectors, services
 from .filters import FocalPointFilter, OrganizationFilter
 from .forms import (
     FocalPointForm,
@@ -159,7 +159,23 @@ class HomeView(TemplateView):
 # --- Directory lists ------------------------------------------------------------------------------
 
 
-class DirectoryListView(DirectoryAccessMixin, FilterView):
+class CachedContentMixin:
+    """Serve the page's main content (the template's `{% cached_content %}` block) from the directory
+    content cache when a reader with the same scope saw it since the directory's last write;
+    otherwise build it as usual, and keep it. The cached path makes no directory query at all."""
+
+    def get(self, request, *args, **kwargs):
+        self.fragment = content_cache.fragment_for(request, type(self).__name__)
+        if self.fragment.content is not None:
+            self.object_list = None  # nothing was read; template lookup falls back to template_name
+            return self.render_to_response({"view": self, "fragment": self.fragment})
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(fragment=self.fragment, **kwargs)
+
+
+class DirectoryListView(DirectoryAccessMixin, CachedContentMixin, FilterView):
     def get_paginate_by(self, queryset):
         return settings.DIRECTORY_PAGE_SIZE
 

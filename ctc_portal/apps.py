@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.core.signals import setting_changed
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,6 +12,16 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401 - registers the deployment checks
+
+        setting_changed.connect(_forget_fragments, dispatch_uid="ctc_forget_fragments")
+
+
+def _forget_fragments(**kwargs):
+    # The "fragments" cache holds menus built from the URLs and languages; a test that changes
+    # settings must not see menus built under the old ones.
+    from django.core.cache import caches
+
+    caches["fragments"].clear()
 
 
 class SuperuserAdminConfig(AdminConfig):

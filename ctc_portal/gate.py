@@ -15,9 +15,14 @@ directly. Rules:
   Outside the user's scope an object does not exist: callers answer 404.
 """
 
+import functools
 from typing import Literal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -31,6 +36,7 @@ from contacts.models import (
 Action = Literal["view", "change"]
 LIAISON_PERMISSION = "change_organization"
 SECRETARIAT_PERMISSION = "contacts.manage_liaisons"
+SECRETARIAT_ROW = 0  # stands for the secretariat permission among organization ids (which start at 1)
 
 
 def _cached(user, key, compute):
@@ -49,9 +55,59 @@ def is_secretariat(user) -> bool:
     """Return whether the user acts for the secretariat (every organization, liaisons, settings)."""
     if not _is_active(user):
         return False
-    # Asked once per row by serializers and templates: remembered for the request, like Django's own
-    # permission cache (services that change roles forget it, see forget_roles).
-    return _cached(user, "is_secretariat", lambda: user.has_perm(SECRETARIAT_PERMISSION))
+    return user.is_superuser or _roles(user)[0]
+
+
+def _roles(user) -> tuple[bool, frozenset[int]]:
+    """Return whether the user holds the secretariat permission, and the organizations they are a
+    liaison of: one query, remembered for the request like Django's own permission cache (asked
+    once per row by serializers and templates; services that change roles call forget_roles).
+
+    The secretariat permission is what ModelBackend.has_perm would answer (the user's own or a
+    group's), without loading every permission the user has.
+    """
+
+    def compute():
+        sql, permissions = _roles_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for part in permissions for value in (*part, user.pk)])
+            found = {row for (row,) in cursor.fetchall()}
+        return SECRETARIAT_ROW in found, frozenset(found - {SECRETARIAT_ROW})
+
+    return _cached(user, "roles", compute)
+
+
+@functools.cache
+def _roles_sql() -> tuple[str, list[tuple[str, str]]]:
+    """Return the roles query, and the (app label, codename) each of its four parts asks about.
+
+    Written out rather than built by the ORM: every request asks it, and composing the four-part
+    union with the ORM cost more than running it. Table names come from the models.
+    """
+    user_model = get_user_model()
+    user_permissions = user_model.user_permissions.through._meta.db_table
+    user_groups = user_model.groups.through._meta.db_table
+    group_permissions = Group.permissions.through._meta.db_table
+    permission, content_type = Permission._meta.db_table, ContentType._meta.db_table
+    direct = OrganizationUserObjectPermission._meta.db_table
+    through_groups = OrganizationGroupObjectPermission._meta.db_table
+
+    def holding(alias: str) -> str:
+        return (f"JOIN {permission} p ON p.id = {alias}.permission_id "
+                f"JOIN {content_type} ct ON ct.id = p.content_type_id WHERE ct.app_label = %s AND p.codename = %s")
+
+    # Only table names from the models are formatted in; every value is a query parameter.
+    group_of_user = f"JOIN {group_permissions} gp ON gp.group_id = ug.group_id"
+    user_in_group = f"JOIN {user_groups} ug ON ug.group_id = o.group_id"
+    parts = [
+        f"SELECT {SECRETARIAT_ROW} FROM {user_permissions} up {holding('up')} AND up.user_id = %s",  # noqa: S608
+        f"SELECT {SECRETARIAT_ROW} FROM {user_groups} ug {group_of_user} {holding('gp')} AND ug.user_id = %s",  # noqa: S608
+        f"SELECT o.content_object_id FROM {direct} o {holding('o')} AND o.user_id = %s",  # noqa: S608
+        f"SELECT o.content_object_id FROM {through_groups} o {user_in_group} {holding('o')} AND ug.user_id = %s",  # noqa: S608
+    ]
+    secretariat = tuple(SECRETARIAT_PERMISSION.split("."))
+    liaison = ("contacts", LIAISON_PERMISSION)
+    return " UNION ALL ".join(parts), [secretariat, secretariat, liaison, liaison]
 
 
 def forget_roles(user) -> None:
@@ -75,10 +131,20 @@ def liaison_of(user, field: str = "pk") -> Q:
     return Q(**{f"{field}__in": direct}) | Q(**{f"{field}__in": through_groups})
 
 
-def is_liaison(user) -> bool:
+def liaison_organization_ids(user) -> frozenset[int]:
+    """Return the ids of the organizations the user is a liaison of (remembered for the request).
+
+    Scopes filter on these ids rather than on `liaison_of`'s subqueries: "active, or one of mine"
+    with a literal list lets PostgreSQL combine two index scans, where an OR of subqueries made it
+    scan every row of a large directory.
+    """
     if not _is_active(user):
-        return False
-    return _cached(user, "is_liaison", lambda: Organization.objects.filter(liaison_of(user)).exists())
+        return frozenset()
+    return _roles(user)[1]
+
+
+def is_liaison(user) -> bool:
+    return bool(liaison_organization_ids(user))
 
 
 def can_read_directory(user) -> bool:
@@ -92,7 +158,7 @@ def organizations(user, action: Action = "view") -> QuerySet[Organization]:
         return Organization.objects.none()
     if is_secretariat(user):
         return Organization.objects.all()
-    own = liaison_of(user)
+    own = Q(pk__in=liaison_organization_ids(user))
     if action == "change":
         return Organization.objects.filter(own)
     if action == "view":
@@ -108,7 +174,7 @@ def focal_points(user, action: Action = "view") -> QuerySet[FocalPoint]:
         return FocalPoint.objects.none()
     if is_secretariat(user):
         return FocalPoint.objects.all()
-    own = liaison_of(user, "organization")
+    own = Q(organization__in=liaison_organization_ids(user))
     if action == "change":
         return FocalPoint.objects.filter(own)
     if action == "view":
@@ -116,6 +182,20 @@ def focal_points(user, action: Action = "view") -> QuerySet[FocalPoint]:
             return FocalPoint.objects.none()
         return FocalPoint.objects.filter(Q(is_active=True, organization__is_active=True) | own)
     raise ValueError(f"Unknown action {action!r}")
+
+
+def scope_key(user) -> str:
+    """Return a short key, equal for two users exactly when the gate lets them see and change the
+    same directory records and fields: "secretariat", "liaison:<organization ids>", or "" (no role).
+
+    Rendered directory content may be shared between readers with the same key (contacts/content_cache.py).
+    """
+    if is_secretariat(user):
+        return "secretariat"
+    ids = liaison_organization_ids(user)
+    if ids:
+        return "liaison:" + ",".join(str(pk) for pk in sorted(ids))
+    return ""
 
 
 def restrict(queryset: QuerySet, user, action: Action = "view") -> QuerySet:

@@ -128,6 +128,9 @@ SECRETARIAT_GROUP_NAME = "Secretariat"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# Sessions are read from the cache (Redis) and written to both; the database copy is the truth, so a
+# Redis outage logs nobody out, and ending a user's sessions (contacts.onboarding) clears both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 X_FRAME_OPTIONS = "DENY"
 # No inline scripts or styles anywhere: every script and stylesheet is a file under static/.
@@ -240,6 +243,9 @@ LOGGING = {
 
 # --- Directory ------------------------------------------------------------------------------
 DIRECTORY_PAGE_SIZE = env.int("DIRECTORY_PAGE_SIZE", default=25)
+# Directory lists' rendered content is cached per permission scope and dropped on every write
+# (contacts/content_cache.py); this bounds how long an unused fragment stays. 0 turns it off.
+DIRECTORY_CACHE_SECONDS = env.int("DIRECTORY_CACHE_SECONDS", default=600)
 # The admin lives under a path operators may change, so it is not found by scanning for /admin/.
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
@@ -286,6 +292,8 @@ else:
     # Shared by the web processes of `make run` through the file system.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
+# Fragments that depend only on the code and the language (the main menu): kept in each process.
+CACHES["fragments"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"}
 RATELIMIT_USE_CACHE = "default"
 # While Redis is down, sign-up forms stay usable rather than refusing everyone.
 RATELIMIT_FAIL_OPEN = True

@@ -63,9 +63,13 @@ def test_get_or_404_hides_objects_outside_scope(liaison, other_focal_point):
 
 def test_scope_is_one_query(liaison, django_assert_num_queries):
     OrganizationFactory.create_batch(5)
-    gate.is_secretariat(liaison)  # the role lookup is cached per request, like Django's own permissions
+    with django_assert_num_queries(1):  # the roles: secretariat permission and liaison organizations together
+        gate.scope_key(liaison)
+    # Remembered for the request, like Django's own permissions: each scope is then one query.
     with django_assert_num_queries(1):
         list(gate.organizations(liaison, "change"))
+    with django_assert_num_queries(1):
+        list(gate.focal_points(liaison, "view"))
 
 
 def test_group_object_permission_counts_as_liaison(organization, plain_user):
@@ -76,3 +80,37 @@ def test_group_object_permission_counts_as_liaison(organization, plain_user):
     assign_perm("change_organization", group, organization)
     plain_user.groups.add(group)
     assert list(gate.organizations(plain_user, "change")) == [organization]
+
+
+def test_roles_come_from_user_and_group_permissions_alike(organization, other_organization, plain_user):
+    from django.contrib.auth.models import Group, Permission
+    from guardian.shortcuts import assign_perm
+
+    assert gate.scope_key(plain_user) == ""
+    plain_user.user_permissions.add(Permission.objects.get(codename="manage_liaisons"))
+    gate.forget_roles(plain_user)
+    assert gate.is_secretariat(plain_user) and gate.scope_key(plain_user) == "secretariat"
+
+    plain_user.user_permissions.clear()
+    desk = Group.objects.create(name="Regional desk")
+    assign_perm("change_organization", desk, other_organization)
+    assign_perm("change_organization", plain_user, organization)
+    plain_user.groups.add(desk)
+    gate.forget_roles(plain_user)
+    assert not gate.is_secretariat(plain_user)
+    assert gate.liaison_organization_ids(plain_user) == {organization.pk, other_organization.pk}
+    both = sorted([organization.pk, other_organization.pk])
+    assert gate.scope_key(plain_user) == f"liaison:{both[0]},{both[1]}"
+
+    # A permission of the same name on another model is not the liaison's.
+    assign_perm("contacts.view_organization", plain_user, organization)
+    plain_user.groups.clear()
+    gate.forget_roles(plain_user)
+    assert gate.liaison_organization_ids(plain_user) == {organization.pk}
+
+
+def test_a_superuser_is_secretariat_without_any_permission(db):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="root", is_superuser=True)
+    assert gate.is_secretariat(admin) and gate.scope_key(admin) == "secretariat"
