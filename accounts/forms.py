@@ -1,7 +1,11 @@
 import django_filters as filters
 from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from . import selectors
 from .models import AuditEvent
 
 
@@ -45,3 +49,39 @@ class AuditEventFilter(filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["event", "actor", "target", "since", "until"]
+
+
+def language_options():
+    # Each language named in itself, as the footer's switcher does ("Français" on an English page too).
+    return list(settings.LANGUAGES)
+
+
+class LanguageSelect(forms.Select):
+    """A list of languages, each option marked with its own language and direction (for screen
+    readers, and so that Arabic reads right to left inside a left-to-right page)."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value:
+            direction = "rtl" if translation.get_language_info(value)["bidi"] else "ltr"
+            option["attrs"] = {"lang": value, "dir": direction, **option["attrs"]}
+        return option
+
+
+class LanguagePreferenceForm(forms.Form):
+    """The account's language: the account page's form, and the footer switcher's `language` field."""
+
+    language = forms.ChoiceField(
+        label=_("Language"), choices=language_options, widget=LanguageSelect,
+        error_messages={"invalid_choice": _("Choose one of the languages offered.")},
+    )
+
+
+class LanguagePasswordResetForm(PasswordResetForm):
+    """Django's "forgot your password" form, sending each account its link in the account's language
+    (its stored choice, else the language of the page the form was filled in)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        language = selectors.user_language(context["user"], default=translation.get_language())
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)

@@ -1,4 +1,4 @@
-"""Session timeouts, and the two-factor gate in front of every page.
+"""Session timeouts, the two-factor gate in front of every page, and the account's language at login.
 
 Both look at session logins only. An API request authenticated by its token (DRF, inside the view)
 is anonymous here and passes untouched: a token is created by its owner, signed in, on purpose, and
@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from . import selectors, sessions
-from .signals import LOGOUT_REASON_ATTRIBUTE
+from .signals import LOGIN_LANGUAGE_ATTRIBUTE, LOGOUT_REASON_ATTRIBUTE
 
 TIMEOUT_MESSAGES = {
     sessions.IDLE: lambda: _("You were logged out after %(minutes)d minutes without activity. Please log in again.")
@@ -96,3 +96,35 @@ def exempt_paths() -> set[str]:
         except NoReverseMatch:
             pass
     return paths
+
+
+# --- The account's language at login ------------------------------------------------------------
+
+
+def language_cookie_set(response, language: str) -> None:
+    """Put `language` in the language cookie, with the same attributes as Django's set_language."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME, language,
+        max_age=settings.LANGUAGE_COOKIE_AGE, path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN, secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY, samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+class LoginLanguageMiddleware:
+    """Give the browser the account's language when it logs in (any login view: the login form, an
+    accepted invitation), so the interface follows the account from one browser to the next.
+
+    The login signal (accounts/signals.py) switched the rest of this request to that language and
+    left it on the request; from the next request on, the cookie decides.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        language = getattr(request, LOGIN_LANGUAGE_ATTRIBUTE, None)
+        if language:
+            language_cookie_set(response, language)
+        return response

@@ -57,3 +57,32 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.event} {self.actor_name or '-'} → {self.target or '-'}"
+
+
+def language_choices():
+    """The interface languages (LANGUAGES); a callable, so migrations do not freeze today's list."""
+    return settings.LANGUAGES
+
+
+def default_language():
+    return settings.LANGUAGE_CODE
+
+
+class UserPreference(models.Model):
+    """What an account chose for itself: the interface language, also used for every email to it.
+
+    At most one row per account; an account without one gets the default language
+    (`accounts.selectors.user_language`).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="preference",
+    )
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("account preference")
+
+    def __str__(self):
+        return f"{self.user_id}: {self.language}"

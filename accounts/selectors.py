@@ -1,9 +1,11 @@
-"""Reads for accounts and security: second-factor devices, current lockouts, the audit log."""
+"""Reads for accounts and security: second-factor devices, current lockouts, the audit log, and each
+account's language."""
 
 from datetime import timedelta
 
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -65,3 +67,40 @@ def current_lockouts() -> QuerySet:
 def audit_events() -> QuerySet[AuditEvent]:
     """Return the audit log, newest first. Rows carry the actor's username: no join is needed."""
     return AuditEvent.objects.order_by("-created_at", "-pk")
+
+
+# --- Languages ---------------------------------------------------------------------------------------
+
+
+def is_interface_language(code) -> bool:
+    return isinstance(code, str) and code in dict(settings.LANGUAGES)
+
+
+def stored_language(user) -> str | None:
+    """Return the language the account chose (switcher, account page, invitation), or None.
+
+    Reads `user.preference` when the caller selected it (`select_related("preference")`, as the
+    email jobs do for their recipients), else makes one query. A code no longer in LANGUAGES counts
+    as no choice.
+    """
+    if user is None or not getattr(user, "pk", None):
+        return None
+    try:
+        language = user.preference.language  # no query when selected, even when there is no row
+    except ObjectDoesNotExist:
+        language = None
+    return language if is_interface_language(language) else None
+
+
+def user_language(user, *, default: str | None = None) -> str:
+    """Return the language to write to this account in: its stored choice, else `default` (the page's
+    language, when a person's action sends the email), else LANGUAGE_CODE (scheduled jobs)."""
+    language = stored_language(user)
+    if language is not None:
+        return language
+    return default if is_interface_language(default) else settings.LANGUAGE_CODE
+
+
+def users_with_language(queryset: QuerySet) -> QuerySet:
+    """Return the accounts with their stored language selected (no query per recipient)."""
+    return queryset.select_related("preference")

@@ -1,4 +1,5 @@
-"""Writes for accounts and security: two-factor devices and backup codes, unlocking logins.
+"""Writes for accounts and security: two-factor devices and backup codes, unlocking logins, and
+each account's language.
 
 Each function checks permission, writes in one transaction and records an audit event in it.
 """
@@ -25,6 +26,7 @@ from ctc_portal import gate
 
 from . import selectors
 from .audit import Event, record
+from .models import UserPreference
 
 logger = logging.getLogger(__name__)
 
@@ -178,3 +180,17 @@ def lockout_release(*, actor, username: str, ip_address: str | None) -> int:
     record(event=Event.UNLOCK, actor=actor, target=username, locked_address=ip_address or "", cleared=cleared)
     logger.info("%s unlocked %s from %s", actor.get_username(), username, ip_address)
     return cleared
+
+
+@transaction.atomic
+def user_language_set(*, user, language: str) -> UserPreference:
+    """Store the account's language (pages after login, and every email to the account).
+
+    Raises ValidationError (on "language") for a code that is not one of LANGUAGES; nothing is
+    written then.
+    """
+    if not selectors.is_interface_language(language):
+        raise ValidationError({"language": _("Choose one of the languages offered.")}, code="invalid_choice")
+    preference, _created = UserPreference.objects.update_or_create(user=user, defaults={"language": language})
+    user.preference = preference  # the object in hand reads the new value without a query
+    return preference

@@ -1,15 +1,20 @@
-"""The audit log's receivers for Django's authentication signals and axes' lockout signal."""
+"""The audit log's receivers for Django's authentication signals and axes' lockout signal, and the
+account's language at login."""
 
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django.utils import translation
 
 from . import selectors, sessions
 from .audit import Event, record
 
 # Set on the request by whoever logs a user out for a reason (the session timeouts).
 LOGOUT_REASON_ATTRIBUTE = "accounts_logout_reason"
+# Set on the request at login: the language the response leaves in the language cookie
+# (accounts.middleware.LoginLanguageMiddleware).
+LOGIN_LANGUAGE_ATTRIBUTE = "accounts_login_language"
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.audit.login")
@@ -25,6 +30,23 @@ def on_user_logged_in(sender, request, user, **kwargs):
     else:
         second_factor = "none"
     record(event=Event.LOGIN, actor=user, target=user, request=request, second_factor=second_factor)
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.language.login")
+def on_user_logged_in_language(sender, request, user, **kwargs):
+    """Bring the account's stored language to this browser (the middleware sets the cookie).
+
+    An account with no stored language changes nothing: the browser keeps what it had. Nothing is
+    stored here either: on a shared computer the cookie may be the previous person's.
+    """
+    language = selectors.stored_language(user)
+    if request is None or language is None:
+        return
+    setattr(request, LOGIN_LANGUAGE_ATTRIBUTE, language)
+    if hasattr(request, "LANGUAGE_CODE"):  # a request LocaleMiddleware saw (not the test client's login())
+        # The rest of this request too: a message added after the login is in the account's language.
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
 
 
 @receiver(user_logged_out, dispatch_uid="accounts.audit.logout")

@@ -1,5 +1,5 @@
-"""Pages of accounts and security: the two-factor pages, the account page, the lockout page, and
-the secretariat's lockouts, two-factor accounts and audit log.
+"""Pages of accounts and security: the two-factor pages, the account page (with its language), the
+language switcher, the lockout page, and the secretariat's lockouts, two-factor accounts and audit log.
 
 Thin views: services write (and record audit events), selectors read, the gate decides roles.
 """
@@ -15,11 +15,12 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views import View
+from django.views import View, i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, ListView, TemplateView
@@ -30,8 +31,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from contacts.views import SecretariatRequiredMixin, add_service_errors
 
 from . import selectors, services, sessions
-from .forms import AuditEventFilter, LockoutReleaseForm, TwoFactorCodeForm, TwoFactorSetupForm
-from .middleware import second_factor_step
+from .forms import (
+    AuditEventFilter,
+    LanguagePreferenceForm,
+    LockoutReleaseForm,
+    TwoFactorCodeForm,
+    TwoFactorSetupForm,
+)
+from .middleware import language_cookie_set, second_factor_step
 
 User = get_user_model()
 LIST_PAGE_SIZE = 50
@@ -208,19 +215,59 @@ class TwoFactorDisableView(LoginRequiredMixin, View):
 
 @method_decorator(never_cache, name="dispatch")
 class AccountView(LoginRequiredMixin, TemplateView):
-    """The person's own security settings: two-factor authentication, backup codes, password."""
+    """The person's own settings: language, two-factor authentication, backup codes, password.
+
+    A POST changes the language (the only setting edited on this page itself).
+    """
 
     template_name = "accounts/account_detail.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
         device = selectors.totp_device(user)
+        kwargs.setdefault("language_form", LanguagePreferenceForm(
+            initial={"language": selectors.user_language(user, default=translation.get_language())},
+        ))
         return super().get_context_data(
             device=device,
             backup_codes_left=selectors.backup_codes_left(user) if device else 0,
             required=selectors.two_factor_required(user),
             **kwargs,
         )
+
+    def post(self, request):
+        form = LanguagePreferenceForm(request.POST)
+        if form.is_valid():
+            try:
+                services.user_language_set(user=request.user, language=form.cleaned_data["language"])
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+        if form.errors:
+            return self.render_to_response(self.get_context_data(language_form=form), status=400)
+        language = form.cleaned_data["language"]
+        # The page after the redirect, and every later one in this browser, use it at once.
+        translation.activate(language)
+        messages.success(request, _("Your language is saved: pages and emails will be in this language."))
+        response = redirect("accounts:account")
+        language_cookie_set(response, language)
+        return response
+
+
+@never_cache
+def set_language(request):
+    """The footer's language switcher: Django's `set_language` (the choice goes in the language
+    cookie, then back to the page), and for a logged-in account the choice is also stored, so that
+    its emails and its next logins elsewhere follow it. Anonymous visitors get the cookie only.
+
+    A session that still owes its second factor changes the cookie but not the account.
+    """
+    response = i18n.set_language(request)
+    user = request.user
+    if request.method == "POST" and user.is_authenticated and second_factor_step(request) is None:
+        form = LanguagePreferenceForm(request.POST)
+        if form.is_valid():
+            services.user_language_set(user=user, language=form.cleaned_data["language"])
+    return response
 
 
 # --- The secretariat's pages ----------------------------------------------------------------------

@@ -13,9 +13,12 @@ from zoneinfo import ZoneInfo
 
 from cron_descriptor import Options, get_description
 from croniter import croniter
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, gettext_noop
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from .schedule_words import schedule_in_words
 
 # Stored untranslated (a task is found by its name); gettext_noop lets the pages show them translated.
 CONTACT_LIST_SCHEDULE = gettext_noop("Circulate the contact list")
@@ -108,17 +111,40 @@ def cron_expression(crontab: CrontabSchedule) -> str:
     )
 
 
-# cron_descriptor's locales for the interface languages; it has no Arabic, so English is used there.
+# cron_descriptor's locales for the interface languages (it has no Arabic).
 CRON_DESCRIPTION_LOCALES = {"en": "en_US", "fr": "fr_FR"}
+# Left-to-right isolate: a bare expression keeps its order ("0 9 1 * *") inside right-to-left text.
+LTR_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
 
 
 def describe(crontab: CrontabSchedule) -> str:
     """Say the schedule in plain words, e.g. "At 09:00 AM, on day 1 of the month (America/New_York)"."""
-    # In the interface language, not the server process's locale.
+    return f"{describe_words(crontab)} ({crontab.timezone})"
+
+
+def describe_words(crontab: CrontabSchedule) -> str:
+    """Say when the schedule runs in the interface language, never in another one.
+
+    English: cron-descriptor. Other languages: communiques/schedule_words.py for the shapes it covers;
+    else cron-descriptor where it has the language and the schedule names no weekday or month (its
+    French takes those names from the server's English locale); else the expression itself.
+    """
+    language = get_language() or settings.LANGUAGE_CODE
+    expression = cron_expression(crontab)
+    locale = CRON_DESCRIPTION_LOCALES.get(language)
+    if language != "en":
+        words = schedule_in_words(
+            minute=crontab.minute, hour=crontab.hour, day_of_month=crontab.day_of_month,
+            month_of_year=crontab.month_of_year, day_of_week=crontab.day_of_week,
+        )
+        if words is not None:
+            return words
+        if locale is None or crontab.day_of_week.strip() != "*" or crontab.month_of_year.strip() != "*":
+            return f"{LTR_ISOLATE}{expression}{POP_ISOLATE}"
     options = Options()
-    options.locale_code = CRON_DESCRIPTION_LOCALES.get(get_language(), "en_US")
+    options.locale_code = locale or "en_US"
     options.use_24hour_time_format = options.locale_code != "en_US"
-    return f"{get_description(cron_expression(crontab), options)} ({crontab.timezone})"
+    return get_description(expression, options)
 
 
 def _zone(crontab: CrontabSchedule) -> ZoneInfo:

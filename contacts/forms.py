@@ -4,10 +4,10 @@ which checks permission again and writes."""
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import PasswordResetForm
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import LanguagePasswordResetForm
 from ctc_portal import gate
 
 from . import selectors
@@ -207,10 +207,11 @@ class LiaisonInviteForm(forms.ModelForm):
         return email
 
 
-class PasswordSetEmailForm(PasswordResetForm):
+class PasswordSetEmailForm(LanguagePasswordResetForm):
     """Send one new account its "choose your password" link, using the password-reset tokens and views.
 
-    Only the given user is emailed, even if another account shares the address.
+    Only the given user is emailed, even if another account shares the address. In the account's
+    language if it has one, else in the language of the secretariat member who created it.
     """
 
     def __init__(self, *, user, **kwargs):

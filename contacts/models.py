@@ -12,6 +12,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from accounts.models import default_language, language_choices
 from ctc_portal.models import ConstraintErrorsOnFields, TimeStampedModel, VersionedModel, reject_line_breaks
 from ctc_portal.text import fold
 
@@ -235,6 +236,10 @@ class Invitation(TimeStampedModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    # The language of its emails, and of the account it creates (accounts.UserPreference).
+    language = models.CharField(
+        _("language of the email"), max_length=8, choices=language_choices, default=default_language,
     )
 
     class Meta:

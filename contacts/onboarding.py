@@ -13,11 +13,15 @@ and send email after the commit. The selectors for the secretariat's pages follo
   nobody confirmed for VERIFICATION_STALE_DAYS are emailed, at most once every
   VERIFICATION_REMINDER_INTERVAL_DAYS; each reminder is a `VerificationReminder` row, answered when
   the organization is confirmed or edited after it.
+
+Every email here is in its recipient's language: the invitation's own (chosen on the form, default
+the inviting person's), and each liaison's stored one for reminders (accounts.selectors.user_language).
 """
 
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
@@ -48,10 +52,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import audit
+from accounts import selectors as account_selectors
+from accounts import services as account_services
 from ctc_portal import gate
 
 from . import services
@@ -77,9 +83,20 @@ def absolute_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def _send(message: mail.EmailMultiAlternatives, *, template: str, context: dict, connection=None) -> None:
-    message.body = render_to_string(f"contacts/email/{template}.txt", context)
-    message.attach_alternative(render_to_string(f"contacts/email/{template}.html", context), "text/html")
+def _send(
+    *, subject: Callable[[], str], to: str, template: str, context: dict, language: str, connection=None,
+) -> None:
+    """Render the subject (a function, called in `language`) and both bodies in `language`, then send.
+
+    Emails go out after the commit or from the scheduler, whatever language the page or the worker
+    is in: the recipient's language decides.
+    """
+    with translation.override(language):
+        message = mail.EmailMultiAlternatives(
+            subject=str(subject()), to=[to], headers={"Auto-Submitted": "auto-generated"},
+            body=render_to_string(f"contacts/email/{template}.txt", context),
+        )
+        message.attach_alternative(render_to_string(f"contacts/email/{template}.html", context), "text/html")
     message.connection = connection
     message.send()
 
@@ -179,13 +196,14 @@ def _send_invitation(invitation_id: int, token: str) -> None:
         "accept_url": absolute_url(reverse("contacts:invitation_accept", kwargs={"token": token})),
         "site_url": settings.SITE_URL,
     }
-    message = mail.EmailMultiAlternatives(
-        subject=str(_("Invitation: liaison of %(acronym)s in the CTC Contact Directory")
-                    % {"acronym": invitation.organization.acronym}),
-        to=[invitation.email],
-        headers={"Auto-Submitted": "auto-generated"},
-    )
-    _send(message, template="invitation", context=context)
+    organization = invitation.organization
+
+    def subject():
+        return _("Invitation: liaison of %(acronym)s in the CTC Contact Directory") % {
+            "acronym": organization.local_acronym,
+        }
+
+    _send(subject=subject, to=invitation.email, template="invitation", context=context, language=invitation.language)
 
 
 def _send_invitation_after_commit(invitation: Invitation) -> None:
@@ -201,12 +219,18 @@ def _require_liaison_manager(actor) -> None:
 
 
 @transaction.atomic
-def invitation_create(*, actor, organization: Organization, email: str) -> Invitation:
+def invitation_create(
+    *, actor, organization: Organization, email: str, language: str | None = None,
+) -> Invitation:
     """Invite `email` to become a liaison of `organization`, and email the link after commit.
+
+    The email, and the account created from it, are in `language` (default: the language active
+    now, i.e. the inviting person's page).
 
     Raises PermissionDenied unless the actor manages liaisons of that organization, and
     ValidationError (on "email") for an invalid address, an address whose account is already a
-    liaison there, or one with a pending invitation to the same organization (re-send that one).
+    liaison there, or one with a pending invitation to the same organization (re-send that one), and
+    (on "language") for a language that is not one of LANGUAGES.
     """
     _require_liaison_manager(actor)
     if not gate.may(actor, "change", organization):
@@ -216,6 +240,10 @@ def invitation_create(*, actor, organization: Organization, email: str) -> Invit
         validate_email(email)
     except ValidationError as exc:
         raise ValidationError({"email": exc.error_list}) from exc
+    if language is None:
+        language = account_selectors.user_language(None, default=translation.get_language())
+    elif not account_selectors.is_interface_language(language):
+        raise ValidationError({"language": _("Choose one of the languages offered.")}, code="invalid_choice")
     # Serialize invitations to one organization, so two clicks cannot create two pending ones.
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     now = timezone.now()
@@ -240,6 +268,7 @@ def invitation_create(*, actor, organization: Organization, email: str) -> Invit
     invitation = Invitation(
         email=email, organization=organization, invited_by=actor, nonce=_new_nonce(),
         expires_at=_expiry(now), sent_count=1, last_sent_at=now,
+        language=language,
     )
     invitation.full_clean()
     invitation.save()
@@ -329,6 +358,9 @@ def invitation_accept(*, token: str, user=None, data: dict | None = None):
         if existing is not None:
             raise InvitationUnusable("login_required" if existing.is_active else "account_inactive", invitation)
         account = _account_create(email=invitation.email, data=data or {})
+        if account_selectors.is_interface_language(invitation.language):
+            # The new account starts in the language it was invited in (its pages after this login too).
+            account_services.user_language_set(user=account, language=invitation.language)
     services.liaison_assign(actor=invitation.invited_by, user=account, organization=invitation.organization)
     invitation.accepted_at = timezone.now()
     invitation.accepted_user = account
@@ -501,13 +533,15 @@ def _send_reminder(*, organization: Organization, recipient, connection) -> None
         "stale_days": settings.VERIFICATION_STALE_DAYS,
         "site_url": settings.SITE_URL,
     }
-    message = mail.EmailMultiAlternatives(
-        subject=str(_("Please confirm the entries of %(acronym)s in the CTC Contact Directory")
-                    % {"acronym": organization.acronym}),
-        to=[recipient.email],
-        headers={"Auto-Submitted": "auto-generated"},
-    )
-    _send(message, template="verification_reminder", context=context, connection=connection)
+
+    def subject():
+        return _("Please confirm the entries of %(acronym)s in the CTC Contact Directory") % {
+            "acronym": organization.local_acronym,
+        }
+
+    # The liaison's own language: the scheduler sends this, with no page language to go by.
+    _send(subject=subject, to=recipient.email, template="verification_reminder", context=context,
+          language=account_selectors.user_language(recipient), connection=connection)
 
 
 def verification_reminders_send() -> int:
@@ -525,7 +559,7 @@ def verification_reminders_send() -> int:
     with mail.get_connection() as connection:
         for organization in verification_due(now=now):
             recipients = {}
-            for user in liaison_recipients(organization.pk).order_by("pk"):
+            for user in account_selectors.users_with_language(liaison_recipients(organization.pk)).order_by("pk"):
                 recipients.setdefault(user.email.lower(), user)
             if not recipients:
                 continue

@@ -4,7 +4,11 @@ hand `cleaned_data` to the services in contacts/onboarding.py, which check permi
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import LanguageSelect, language_options
+from accounts.selectors import user_language
 
 from .onboarding import InvitationState
 
@@ -16,6 +20,16 @@ class InvitationForm(forms.Form):
         label=_("Email address of the person to invite"), max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
+    language = forms.ChoiceField(
+        label=_("Language of the invitation"), choices=language_options, widget=LanguageSelect, required=False,
+        help_text=_("The email is written in it, and the account it creates starts in it."),
+        error_messages={"invalid_choice": _("Choose one of the languages offered.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Unless chosen otherwise (or left out), the language the inviting person is using.
+        self.fields["language"].initial = user_language(None, default=get_language())
 
 
 class InvitationAcceptForm(UserCreationForm):

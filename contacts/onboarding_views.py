@@ -83,6 +83,7 @@ class InvitationCreateView(SecretariatRequiredMixin, FormView):
         try:
             invitation = onboarding.invitation_create(
                 actor=self.request.user, organization=self.organization, email=form.cleaned_data["email"],
+                language=form.cleaned_data["language"] or None,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -21,10 +21,11 @@ from django.db import transaction
 from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.selectors import user_language
 from ctc_portal import gate
 from ctc_portal.history import ACTION_LABELS, ALWAYS_HIDDEN, FieldChange, display_value, field_changes
 
@@ -304,38 +305,48 @@ def secretariat_recipients() -> list:
         .exclude(email="")
         .filter(Q(is_superuser=True) | Q(groups__permissions__in=permission) | Q(user_permissions__in=permission))
         .distinct()
+        .select_related("preference")  # each one's language, for the digest
         .order_by("pk")
     )
     return [user for user in candidates if gate.is_secretariat(user)]
 
 
-def _digest_messages(rows: list[ReviewRow], *, total: int, recipients) -> list[mail.EmailMultiAlternatives]:
-    context = {
-        "rows": rows,
-        "total": total,
-        "more": total - len(rows),
-        "review_url": settings.SITE_URL.rstrip("/") + reverse("contacts:review_list"),
-    }
-    text = render_to_string("contacts/email/liaison_changes_digest.txt", context)
-    html = render_to_string("contacts/email/liaison_changes_digest.html", context)
-    subject = ngettext(
-        "CTC directory: %(count)d change by a liaison to review",
-        "CTC directory: %(count)d changes by liaisons to review",
-        total,
-    ) % {"count": total}
-    messages = []
+def _digest_messages(reviews, *, total: int, recipients) -> list[mail.EmailMultiAlternatives]:
+    """Return one digest per recipient, in the recipient's language (rendered once per language:
+    the field labels and values of the rows are put into words in that language)."""
+    by_language: dict[str, list] = {}
     for user in recipients:
-        message = mail.EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
-        message.attach_alternative(html, "text/html")
-        messages.append(message)
+        by_language.setdefault(user_language(user), []).append(user)
+    messages = []
+    for language, users in by_language.items():
+        with translation.override(language):
+            rows = change_review_rows(reviews)
+            context = {
+                "rows": rows,
+                "total": total,
+                "more": total - len(rows),
+                "review_url": settings.SITE_URL.rstrip("/") + reverse("contacts:review_list"),
+            }
+            text = render_to_string("contacts/email/liaison_changes_digest.txt", context)
+            html = render_to_string("contacts/email/liaison_changes_digest.html", context)
+            subject = ngettext(
+                "CTC directory: %(count)d change by a liaison to review",
+                "CTC directory: %(count)d changes by liaisons to review",
+                total,
+            ) % {"count": total}
+        for user in users:
+            message = mail.EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
+            message.attach_alternative(html, "text/html")
+            messages.append(message)
     return messages
 
 
 def liaison_changes_digest_send() -> int:
     """Email the secretariat the liaison changes not yet reported, then mark them reported.
 
-    One email (text and HTML) to every active secretariat user with an address; nothing when there
-    is nothing new. Returns the number of changes reported.
+    One email (text and HTML) to every active secretariat user with an address, each in that
+    person's language (accounts.selectors.user_language); nothing when there is nothing new.
+    Returns the number of changes reported.
 
     Safe to run twice, even at the same time: the unreported reviews are locked, sent and marked in
     one transaction, so a second run waits and then finds nothing. The emails go out before the
@@ -354,14 +365,13 @@ def liaison_changes_digest_send() -> int:
         if not recipients:
             logger.warning("%d liaison changes to report, but no active secretariat user has an email", len(ids))
             return 0
-        reviews = (
+        reviews = list(
             ChangeReview.objects.filter(pk__in=ids)
             .select_related("organization", "changed_by", "reviewed_by", "content_type")
             .order_by("organization__sort_name", "organization_id", "changed_at", "pk")[:DIGEST_MAX_ROWS]
         )
-        rows = change_review_rows(reviews)
         with mail.get_connection() as connection:
-            connection.send_messages(_digest_messages(rows, total=len(ids), recipients=recipients))
+            connection.send_messages(_digest_messages(reviews, total=len(ids), recipients=recipients))
         ChangeReview.objects.filter(pk__in=ids).update(digested_at=timezone.now())
     logger.info("Liaison changes digest: %d changes to %d recipients", len(ids), len(recipients))
     return len(ids)

@@ -1,6 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import PasswordResetView
 from django.urls import include, path
+
+from accounts import views as account_views
+from accounts.forms import LanguagePasswordResetForm
 
 from . import api_tokens, views
 
@@ -8,9 +12,13 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("healthz/live", views.healthz_live, name="healthz_live"),
     path(settings.ADMIN_URL, admin.site.urls),
+    # "Forgot your password?" emails each account in its own language (accounts/forms.py).
+    path("accounts/password_reset/", PasswordResetView.as_view(form_class=LanguagePasswordResetForm),
+         name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
-    # The language switcher (templates/includes/language_switcher.html) posts to set_language.
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switcher (templates/includes/language_switcher.html) posts to set_language, which
+    # also stores a logged-in account's choice (accounts/views.py).
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
     # Two-factor authentication, the account page, lockouts and the audit log (accounts/).
     path("account/", include("accounts.urls")),
     path("api/v1/", include(("ctc_portal.api_urls", "api"), namespace="api")),

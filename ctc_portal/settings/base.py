@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.TwoFactorMiddleware",
+    # Gives the browser the account's stored language at login (issue 7).
+    "accounts.middleware.LoginLanguageMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
