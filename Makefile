@@ -48,12 +48,15 @@ restore: $(VENV)/.installed
 clean:
 	rm -rf var
 
-## bench: pages and API at sizes S and L against a trivial view, then circulation with one and two workers
+## bench: pages and API at sizes S and L against a trivial view, then circulation of one edition to
+## 10,000 subscribers (one worker instance, then two) and to 100,000 (one instance)
 bench: $(VENV)/.dev-installed
 	bash scripts/bench.sh benchmarks/pages.py --sizes S,L
-	bash scripts/bench.sh benchmarks/circulation.py -n $${RECIPIENTS:-10000} --workers 1
-	bash scripts/bench.sh benchmarks/circulation.py -n $${RECIPIENTS:-10000} --workers 2
+	bash scripts/bench.sh benchmarks/circulation.py -n 10000 --workers 1
+	bash scripts/bench.sh benchmarks/circulation.py -n 10000 --workers 2
+	bash scripts/bench.sh benchmarks/circulation.py -n 100000 --workers 1
 
-## bench-circulation: one edition to 10,000 subscribers through a worker vs. a plain smtplib loop
+## bench-circulation: one edition to 10,000 subscribers through one worker vs. a plain smtplib loop
+## (RECIPIENTS=100000 and WORKERS=2 change the size and the number of worker instances)
 bench-circulation: $(VENV)/.dev-installed
-	bash scripts/bench.sh benchmarks/circulation.py -n $${RECIPIENTS:-10000}
+	bash scripts/bench.sh benchmarks/circulation.py -n $${RECIPIENTS:-10000} --workers $${WORKERS:-1}

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .delivery import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
+from .editions import changes_for_reading
 from .models import Communique, Dispatch, Edition
 
 ALLOWED_TAGS = {
@@ -73,7 +74,8 @@ def edition_message(edition: Edition) -> RenderedMessage:
     organizations = edition.snapshot["organizations"]
     context = {
         "edition": edition,
-        "changes": edition.changes,
+        # Changed fields by their translated names, organizations by their acronym in this language.
+        "changes": changes_for_reading(edition.changes, edition.snapshot),
         "organization_count": len(organizations),
         "focal_point_count": sum(len(org["focal_points"]) for org in organizations),
     }
@@ -102,20 +104,20 @@ def digest_message(communiques: list[Communique]) -> RenderedMessage:
     return RenderedMessage(subject=subject, text=text, html=html)
 
 
-def dispatch_attachments(dispatch: Dispatch) -> list[tuple[str, bytes, str]]:
-    """Return (filename, content, mimetype) for every file the dispatch carries."""
+def dispatch_attachments(dispatch: Dispatch, language: str | None = None) -> list[tuple[str, bytes, str]]:
+    """Return (filename, content, mimetype) for every file the dispatch carries, in `language` when
+    the edition has its files in it (the default language's otherwise). The file names are the same
+    in every language."""
     files = []
     # Not `edition_id`: a test send of the next edition carries an unsaved edition with in-memory files.
     edition = dispatch.edition
     if edition is not None:
         stem = f"ctc-contact-list-edition-{edition.number}"
-        files.append((f"{stem}.pdf", _read(edition.pdf), "application/pdf"))
+        files.append((f"{stem}.pdf", _read(edition.file_in("pdf", language)), "application/pdf"))
         if dispatch.include_csv:
-            files.append((f"{stem}.csv", _read(edition.csv), "text/csv"))
+            files.append((f"{stem}.csv", _read(edition.file_in("csv", language)), "text/csv"))
         if dispatch.include_xlsx:
-            files.append(
-                (f"{stem}.xlsx", _read(edition.xlsx), XLSX_MIMETYPE)
-            )
+            files.append((f"{stem}.xlsx", _read(edition.file_in("xlsx", language)), XLSX_MIMETYPE))
     return files
 
 

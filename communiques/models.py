@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -170,9 +171,13 @@ class Edition(models.Model):
     )
     snapshot = models.JSONField()
     changes = models.JSONField(default=dict)
+    # The files in the default language (LANGUAGE_CODE)...
     pdf = models.FileField(upload_to="editions/", max_length=300)
     csv = models.FileField(upload_to="editions/", max_length=300)
     xlsx = models.FileField(upload_to="editions/", max_length=300)
+    # ... and in every other interface language, as stored names: {"fr": {"pdf": ..., "csv": ..., "xlsx": ...}}.
+    # Empty for editions made before files were rendered per language: they circulate the default files.
+    translated_files = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -182,6 +187,13 @@ class Edition(models.Model):
 
     def get_absolute_url(self):
         return reverse("communiques:edition_detail", kwargs={"number": self.number})
+
+    def file_in(self, kind: str, language: str | None) -> FieldFile:
+        """Return the edition's "pdf", "csv" or "xlsx" file in `language` when it was rendered in it,
+        the default language's otherwise."""
+        default = getattr(self, kind)
+        name = (self.translated_files or {}).get(language or "", {}).get(kind)
+        return FieldFile(self, default.field, name) if name else default
 
 
 class Dispatch(models.Model):

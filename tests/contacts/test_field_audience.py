@@ -8,7 +8,6 @@ Circulated editions and their emails leave the marked values out too.
 from types import SimpleNamespace
 
 import pytest
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -276,9 +275,7 @@ def test_circulated_edition_and_its_email_leave_marked_fields_out(world):
     files = {
         "snapshot": str(snapshot),
         "csv": editions.render_csv(snapshot).decode("utf-8-sig"),
-        "pdf html": render_to_string(
-            "communiques/edition_pdf.html", {"number": 2, "snapshot": snapshot, "changes": changes},
-        ),
+        "pdf html": editions.pdf_html(number=2, snapshot=snapshot, changes=changes),
         "email text": rendered.text,
         "email html": rendered.html,
     }
