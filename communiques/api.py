@@ -7,6 +7,7 @@
   with the API's authentication (a token works).
 """
 
+from django.conf import settings
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -205,7 +206,14 @@ class FileRenderer(renderers.BaseRenderer):
     ),
     download=extend_schema(
         summary=_("Download one of an edition's files (secretariat)"),
-        parameters=[OpenApiParameter("fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(DOWNLOADS))],
+        parameters=[
+            OpenApiParameter("fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(DOWNLOADS)),
+            OpenApiParameter(
+                "language", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=[code for code, _name in settings.LANGUAGES],
+                description=_("The file in this language (default: the request's language; editions made before "
+                              "files were rendered per language have English files only)."),
+            ),
+        ],
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description=_("The file.")),
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=_("The file.")),

@@ -22,8 +22,8 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language, get_language_info, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, FormView, ListView, TemplateView
@@ -357,9 +357,22 @@ class EditionDetailView(SecretariatRequiredMixin, DetailView):
             {"fmt": fmt, "label": label} for fmt, (_content_type, label) in DOWNLOADS.items()
             if getattr(self.object, fmt)
         ]
+        languages = [
+            {"code": code, "name": get_language_info(code)["name_local"]}
+            for code, _name in settings.LANGUAGES
+            if code == settings.LANGUAGE_CODE or code in (self.object.translated_files or {})
+        ]
         return super().get_context_data(
-            downloads=downloads, dispatches=selectors.dispatch_list().filter(edition=self.object), **kwargs,
+            downloads=downloads, languages=languages,
+            dispatches=selectors.dispatch_list().filter(edition=self.object), **kwargs,
         )
+
+
+def edition_filename(edition: Edition, fmt: str, language: str) -> str:
+    """ctc-contact-list-edition-7.pdf, or ctc-contact-list-edition-7-fr.pdf when that file is French."""
+    rendered_in = language if (edition.translated_files or {}).get(language, {}).get(fmt) else settings.LANGUAGE_CODE
+    suffix = "" if rendered_in == settings.LANGUAGE_CODE else f"-{rendered_in}"
+    return f"ctc-contact-list-edition-{edition.number}{suffix}.{fmt}"
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -370,7 +383,12 @@ class EditionDownloadView(SecretariatRequiredMixin, View):
         if fmt not in DOWNLOADS:
             raise Http404("No such format.")
         edition = get_object_or_404(Edition, number=number)
-        field_file = getattr(edition, fmt)
+        # The file in the language asked for (?language=fr), else in the page's language; editions
+        # made before files were rendered per language have the default language's only.
+        language = request.GET.get("language") or get_language()
+        if language not in dict(settings.LANGUAGES):
+            raise Http404("No such language.")
+        field_file = edition.file_in(fmt, language)
         if not field_file:
             raise Http404("No such file.")
         try:
@@ -379,7 +397,7 @@ class EditionDownloadView(SecretariatRequiredMixin, View):
             logger.error("Edition %s: its %s file is missing from storage (%s).", number, fmt, field_file.name)
             raise Http404("No such file.") from None
         return FileResponse(
-            handle, as_attachment=True, filename=f"ctc-contact-list-edition-{edition.number}.{fmt}",
+            handle, as_attachment=True, filename=edition_filename(edition, fmt, language),
             content_type=DOWNLOADS[fmt][0],
         )
 

@@ -409,6 +409,31 @@ def test_edition_download(client, secretariat, circulated, focal_point, fmt, con
         assert focal_point.email in content.decode("utf-8-sig")
 
 
+@pytest.mark.parametrize(("query", "accept", "heading", "filename"), [
+    ("?language=fr", "en", "Organisation", "ctc-contact-list-edition-1-fr.csv"),
+    ("?language=ar", "en", "المنظمة", "ctc-contact-list-edition-1-ar.csv"),
+    ("", "fr", "Organisation", "ctc-contact-list-edition-1-fr.csv"),  # the page's language
+    ("?language=en", "fr", "Organization", "ctc-contact-list-edition-1.csv"),
+])
+def test_edition_download_in_each_language(client, secretariat, circulated, query, accept, heading, filename):
+    login(client, secretariat)
+    url = reverse("communiques:edition_download", kwargs={"number": 1, "fmt": "csv"}) + query
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE=accept)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{filename}"'
+    first_line = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()[0]
+    assert first_line.split(",")[0] == heading
+
+
+def test_edition_detail_offers_every_language_and_refuses_an_unknown_one(client, secretariat, circulated):
+    login(client, secretariat)
+    html = client.get(reverse("communiques:edition_detail", kwargs={"number": 1})).content.decode()
+    for code in ("en", "fr", "ar"):
+        assert reverse("communiques:edition_download", kwargs={"number": 1, "fmt": "pdf"}) + f"?language={code}" in html
+    url = reverse("communiques:edition_download", kwargs={"number": 1, "fmt": "pdf"}) + "?language=xx"
+    assert client.get(url).status_code == 404
+
+
 def test_edition_download_unknown_format_or_edition(client, secretariat, circulated):
     login(client, secretariat)
     assert client.get(reverse("communiques:edition_download", kwargs={"number": 1, "fmt": "html"})).status_code == 404
