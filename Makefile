@@ -48,10 +48,11 @@ restore: $(VENV)/.installed
 clean:
 	rm -rf var
 
-## bench: pages and API at sizes S and L against a trivial view, then circulation of one edition to
-## 10,000 subscribers (one worker instance, then two) and to 100,000 (one instance)
+## bench: pages and API at sizes S and L against a trivial view, exports and the edition files, then
+## circulation of one edition to 10,000 subscribers (one worker instance, then two) and to 100,000
 bench: $(VENV)/.dev-installed
 	bash scripts/bench.sh benchmarks/pages.py --sizes S,L
+	bash scripts/bench.sh benchmarks/exports.py --sizes S,L
 	bash scripts/bench.sh benchmarks/circulation.py -n 10000 --workers 1
 	bash scripts/bench.sh benchmarks/circulation.py -n 10000 --workers 2
 	bash scripts/bench.sh benchmarks/circulation.py -n 100000 --workers 1

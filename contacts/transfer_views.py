@@ -12,11 +12,13 @@ again and applies everything in one transaction, or nothing.
 
 import django_filters as filters
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.formats import number_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -101,10 +103,25 @@ class VcardExportView(ExportView):
         return _attachment(response, exports.export_filename(selection.source, "vcf"))
 
 
+LIST_PAGES = {exports.SOURCE_ORGANIZATIONS: "contacts:organization_list",
+              exports.SOURCE_FOCAL_POINTS: "contacts:focal_point_list"}
+
+
 class PdfExportView(ExportView):
     format = ExportLog.Format.PDF
 
     def render(self, selection):
+        # A PDF is laid out as one document, in memory, while the request waits (about 0.3 MiB and
+        # 15 ms per row: docs/performance.md); large selections go to CSV or XLSX, which stream.
+        rows, limit = selection.row_count(), settings.PDF_EXPORT_MAX_ROWS
+        if rows > limit:
+            messages.error(self.request, _(
+                "A PDF holds at most %(limit)s rows and this selection has %(rows)s. Narrow the search or "
+                "the filters, or export CSV or XLSX, which have no limit."
+            ) % {"limit": number_format(limit, force_grouping=True), "rows": number_format(rows, force_grouping=True)})
+            list_url = reverse(LIST_PAGES[selection.source])
+            query = self.request.GET.urlencode()
+            return redirect(f"{list_url}?{query}" if query else list_url)
         pdf, count = exports.pdf_render(selection)
         self.log(selection, count)
         response = HttpResponse(pdf, content_type=exports.PDF_CONTENT_TYPE)

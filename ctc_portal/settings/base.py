@@ -248,6 +248,8 @@ DIRECTORY_PAGE_SIZE = env.int("DIRECTORY_PAGE_SIZE", default=25)
 # Directory lists' rendered content is cached per permission scope and dropped on every write
 # (contacts/content_cache.py); this bounds how long an unused fragment stays. 0 turns it off.
 DIRECTORY_CACHE_SECONDS = env.int("DIRECTORY_CACHE_SECONDS", default=600)
+# A PDF export is laid out in memory while the request waits: larger selections must use CSV/XLSX.
+PDF_EXPORT_MAX_ROWS = env.int("PDF_EXPORT_MAX_ROWS", default=1000)
 # The admin lives under a path operators may change, so it is not found by scanning for /admin/.
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 

@@ -433,3 +433,23 @@ def test_pdf_renders_arabic_and_chinese_names(client, secretariat, source):
         missing = set(name.replace(" ", "")) - characters
         assert not missing, f"{name}: no glyph for {missing}"
     assert ExportLog.objects.get().format == "pdf"
+
+
+@pytest.mark.parametrize(("source", "query"), [("organizations", "q=asean"), ("focal-points", "q=focal")])
+def test_a_pdf_larger_than_the_limit_is_refused_with_a_way_forward(
+    client, settings, secretariat, organization, source, query,
+):
+    FocalPointFactory.create_batch(3, organization=organization)
+    settings.PDF_EXPORT_MAX_ROWS = 2
+    client.force_login(secretariat)
+    response = client.get(url("export_pdf", source, query), follow=True)
+    assert response.redirect_chain[-1][0].endswith(f"?{query}")  # back to the list, filters kept
+    text = response.content.decode()
+    assert "A PDF holds at most 2 rows and this selection has 3." in text
+    assert "export CSV or XLSX" in text
+    assert not ExportLog.objects.exists()
+
+    settings.PDF_EXPORT_MAX_ROWS = 3
+    response = client.get(url("export_pdf", source, query))
+    assert response["Content-Type"] == "application/pdf"
+    assert ExportLog.objects.get().row_count == 3
