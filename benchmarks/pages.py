@@ -26,6 +26,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "ctc_portal.settings.bench"
 PAGES = [
     # (label, path, roles)
     ("trivial Django view", "/bench/trivial/", ["anonymous"]),
+    ("trivial view, logged in", "/bench/trivial-logged-in/", ["secretariat"]),
     ("focal point list", "/focal-points/", ["secretariat", "liaison"]),
     ("organization list", "/organizations/", ["secretariat", "liaison"]),
     ("organization page", "/organizations/{organization}/", ["secretariat", "liaison"]),
