@@ -34,7 +34,7 @@ from contacts.views import SecretariatRequiredMixin
 from . import circulation, schedules, selectors
 from .circulation_forms import CirculateForm, ScheduleEnableForm, ScheduleForm, circulation_nonce
 from .delivery import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, dispatch_progress, dispatch_retry_failed
-from .editions import render_csv, render_pdf, render_xlsx, snapshot_build, snapshot_diff
+from .editions import has_pdf, render_csv, render_pdf, render_xlsx, snapshot_build, snapshot_diff
 from .messages import edition_message
 from .models import Delivery, Dispatch, Edition, Subscription
 
@@ -107,7 +107,8 @@ def edition_preview_build(*, user=None, with_files: bool = False) -> Edition:
     edition = Edition(number=number, created_by=user, snapshot=snapshot, changes=changes)
     if with_files:
         stem = f"ctc-contact-list-edition-{number}"
-        edition.pdf = ContentFile(render_pdf(number=number, snapshot=snapshot, changes=changes), name=f"{stem}.pdf")
+        if has_pdf(snapshot):
+            edition.pdf = ContentFile(render_pdf(number=number, snapshot=snapshot, changes=changes), name=f"{stem}.pdf")
         edition.csv = ContentFile(render_csv(snapshot), name=f"{stem}.csv")
         edition.xlsx = ContentFile(render_xlsx(snapshot), name=f"{stem}.xlsx")
     return edition

@@ -281,13 +281,23 @@ def render_pdf(*, number: int, snapshot: dict, changes: dict, language: str | No
     return HTML(string=html).write_pdf(pdf_tags=True, custom_metadata=True)
 
 
+def has_pdf(snapshot: dict) -> bool:
+    """Whether an edition of this snapshot gets a PDF. A PDF is laid out whole in memory: past
+    EDITION_PDF_MAX_FOCAL_POINTS it would take the worker minutes and gigabytes
+    (docs/performance.md), so a larger list is circulated as a spreadsheet instead."""
+    focal_points = sum(len(organization["focal_points"]) for organization in snapshot["organizations"])
+    return focal_points <= settings.EDITION_PDF_MAX_FOCAL_POINTS
+
+
 def render_files(*, number: int, snapshot: dict, changes: dict, language: str | None = None) -> dict[str, bytes]:
-    """Return the edition's PDF, CSV and XLSX in one language, by kind."""
-    return {
-        "pdf": render_pdf(number=number, snapshot=snapshot, changes=changes, language=language),
+    """Return the edition's PDF (when it has one), CSV and XLSX in one language, by kind."""
+    files = {
         "csv": render_csv(snapshot, language=language),
         "xlsx": render_xlsx(snapshot, language=language),
     }
+    if has_pdf(snapshot):
+        files["pdf"] = render_pdf(number=number, snapshot=snapshot, changes=changes, language=language)
+    return files
 
 
 EDITION_LOCK_KEY = 0x43544345  # any constant shared by every process that numbers editions
@@ -317,6 +327,8 @@ def edition_create(*, user=None) -> Edition:
     for language in languages:
         files = render_files(number=number, snapshot=snapshot, changes=changes, language=language)
         for kind in FILE_KINDS:
+            if kind not in files:
+                continue
             field_file = getattr(edition, kind)
             if language == settings.LANGUAGE_CODE:
                 field_file.save(f"{stem}.{kind}", ContentFile(files[kind]), save=False)

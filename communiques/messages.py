@@ -78,6 +78,7 @@ def edition_message(edition: Edition) -> RenderedMessage:
         "changes": changes_for_reading(edition.changes, edition.snapshot),
         "organization_count": len(organizations),
         "focal_point_count": sum(len(org["focal_points"]) for org in organizations),
+        "has_pdf": bool(edition.pdf),
     }
     text, html = _render("edition", {**context, "list_label": _("circulated contact list")})
     subject = _("CTC contact list — edition %(number)s") % {"number": edition.number}
@@ -113,10 +114,12 @@ def dispatch_attachments(dispatch: Dispatch, language: str | None = None) -> lis
     edition = dispatch.edition
     if edition is not None:
         stem = f"ctc-contact-list-edition-{edition.number}"
-        files.append((f"{stem}.pdf", _read(edition.file_in("pdf", language)), "application/pdf"))
+        if edition.pdf:
+            files.append((f"{stem}.pdf", _read(edition.file_in("pdf", language)), "application/pdf"))
         if dispatch.include_csv:
             files.append((f"{stem}.csv", _read(edition.file_in("csv", language)), "text/csv"))
-        if dispatch.include_xlsx:
+        # An edition too large for a PDF (editions.has_pdf) always carries its spreadsheet.
+        if dispatch.include_xlsx or not edition.pdf:
             files.append((f"{stem}.xlsx", _read(edition.file_in("xlsx", language)), XLSX_MIMETYPE))
     return files
 

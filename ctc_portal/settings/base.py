@@ -250,6 +250,9 @@ DIRECTORY_PAGE_SIZE = env.int("DIRECTORY_PAGE_SIZE", default=25)
 DIRECTORY_CACHE_SECONDS = env.int("DIRECTORY_CACHE_SECONDS", default=600)
 # A PDF export is laid out in memory while the request waits: larger selections must use CSV/XLSX.
 PDF_EXPORT_MAX_ROWS = env.int("PDF_EXPORT_MAX_ROWS", default=1000)
+# Above this many focal points an edition gets no PDF (minutes and gigabytes to lay out): its
+# emails carry the XLSX instead.
+EDITION_PDF_MAX_FOCAL_POINTS = env.int("EDITION_PDF_MAX_FOCAL_POINTS", default=5000)
 # The admin lives under a path operators may change, so it is not found by scanning for /admin/.
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 

@@ -261,3 +261,31 @@ def test_arabic_email_is_right_to_left(media_root):
     assert re.findall(r'style="([^"]*)"', html), "the email has inline styles: the test above must see them"
     with translation.override("en"):
         assert '<html lang="en" dir="ltr">' in edition_message(edition).html
+
+
+def test_a_list_too_long_for_a_pdf_goes_out_as_a_spreadsheet(smtp_settings, smtp_sink, settings, directory):
+    FocalPointFactory(organization=directory, full_name="Second Person")
+    settings.EDITION_PDF_MAX_FOCAL_POINTS = 1
+    for address, language in [("fr@example.org", "fr"), ("en@example.org", "en")]:
+        subscriber = make_subscriber(address)
+        subscriber.preferred_language = language
+        subscriber.save()
+    result = circulation.contact_list_circulate()  # neither CSV nor XLSX asked for
+    edition = result.dispatch.edition
+    assert not edition.pdf and edition.xlsx and edition.csv
+    assert "pdf" not in edition.translated_files["fr"]
+    delivery.dispatch_process(dispatch_id=result.dispatch.pk)
+
+    messages = {message["To"]: message for message in smtp_sink.messages}
+    for address, language in [("fr@example.org", "fr"), ("en@example.org", "en")]:
+        files = attachments_of(messages[address])
+        assert sorted(files) == ["ctc-contact-list-edition-1.xlsx"]  # the spreadsheet instead
+        sheet = xlsx_sheet(files["ctc-contact-list-edition-1.xlsx"])
+        assert sheet.title == in_(language, "Focal points") and sheet.max_row == 3
+        plain = next(part for part in messages[address].walk() if part.get_content_type() == "text/plain")
+        body = plain.get_payload(decode=True).decode()
+        assert "(XLSX)" in body and "PDF" in body  # "the attached spreadsheet (XLSX) … too long for a PDF"
+        assert ("too long for a PDF" in body) is (language == "en")
+
+    settings.EDITION_PDF_MAX_FOCAL_POINTS = 2  # at the limit: a PDF again
+    assert circulation.contact_list_circulate().dispatch.edition.pdf

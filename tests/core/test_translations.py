@@ -289,7 +289,8 @@ def _small_edition() -> Edition:
     }]}
     changes = {"is_first": False, "added": [{"organization": "ASEAN", "full_name": "Dewi O'Brien", "title": "",
                                              "email": "dewi@example.org"}], "changed": [], "removed": []}
-    return Edition(number=3, snapshot=snapshot, changes=changes, created_at=timezone.now())
+    return Edition(number=3, snapshot=snapshot, changes=changes, created_at=timezone.now(),
+                   pdf="editions/ctc-contact-list-edition-3.pdf")
 
 
 @pytest.mark.parametrize(("language", "subject", "words"), [
