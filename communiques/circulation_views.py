@@ -369,13 +369,6 @@ class EditionDetailView(SecretariatRequiredMixin, DetailView):
         )
 
 
-def edition_filename(edition: Edition, fmt: str, language: str) -> str:
-    """ctc-contact-list-edition-7.pdf, or ctc-contact-list-edition-7-fr.pdf when that file is French."""
-    rendered_in = language if (edition.translated_files or {}).get(language, {}).get(fmt) else settings.LANGUAGE_CODE
-    suffix = "" if rendered_in == settings.LANGUAGE_CODE else f"-{rendered_in}"
-    return f"ctc-contact-list-edition-{edition.number}{suffix}.{fmt}"
-
-
 @method_decorator(never_cache, name="dispatch")
 class EditionDownloadView(SecretariatRequiredMixin, View):
     """Stream one of an edition's files, after the secretariat check (the files are not public)."""
@@ -392,13 +385,15 @@ class EditionDownloadView(SecretariatRequiredMixin, View):
         field_file = edition.file_in(fmt, language)
         if not field_file:
             raise Http404("No such file.")
+        # Named after its language when it is not the default language's file.
+        suffix = f"-{language}" if field_file.name != getattr(edition, fmt).name else ""
         try:
             handle = field_file.open("rb")
         except FileNotFoundError:
             logger.error("Edition %s: its %s file is missing from storage (%s).", number, fmt, field_file.name)
             raise Http404("No such file.") from None
         return FileResponse(
-            handle, as_attachment=True, filename=edition_filename(edition, fmt, language),
+            handle, as_attachment=True, filename=f"ctc-contact-list-edition-{edition.number}{suffix}.{fmt}",
             content_type=DOWNLOADS[fmt][0],
         )
 

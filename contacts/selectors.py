@@ -103,7 +103,7 @@ def liaison_organizations(*, user) -> QuerySet[Organization]:
     """Return the organizations the user is a liaison of (the "My organizations" page)."""
     if not user.is_authenticated:
         return Organization.objects.none()
-    return Organization.objects.filter(gate.liaison_of(user)).annotate(
+    return Organization.objects.filter(pk__in=gate.liaison_organization_ids(user)).annotate(
         active_focal_point_count=Count("focal_points", filter=Q(focal_points__is_active=True)),
     )
 

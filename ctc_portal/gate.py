@@ -117,26 +117,12 @@ def forget_roles(user) -> None:
         user.__dict__.pop(attribute, None)
 
 
-def liaison_of(user, field: str = "pk") -> Q:
-    """Return a condition: `field` is an organization the user holds the liaison permission on.
-
-    It is two subqueries (user rows, group rows), so it joins into any query at no extra round trip.
-    """
-    direct = OrganizationUserObjectPermission.objects.filter(
-        user=user, permission__codename=LIAISON_PERMISSION, permission__content_type__app_label="contacts",
-    ).values("content_object_id")
-    through_groups = OrganizationGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename=LIAISON_PERMISSION, permission__content_type__app_label="contacts",
-    ).values("content_object_id")
-    return Q(**{f"{field}__in": direct}) | Q(**{f"{field}__in": through_groups})
-
-
 def liaison_organization_ids(user) -> frozenset[int]:
     """Return the ids of the organizations the user is a liaison of (remembered for the request).
 
-    Scopes filter on these ids rather than on `liaison_of`'s subqueries: "active, or one of mine"
-    with a literal list lets PostgreSQL combine two index scans, where an OR of subqueries made it
-    scan every row of a large directory.
+    Scopes filter on these ids rather than on subqueries over guardian's tables: "active, or one of
+    mine" with a literal list lets PostgreSQL combine two index scans, where an OR of subqueries made
+    it scan every row of a large directory.
     """
     if not _is_active(user):
         return frozenset()

@@ -5,6 +5,7 @@ Triggers rather than Django signals, so that no write can miss it: bulk inserts,
 raw SQL and an operator's psql session all change the token, in the same transaction.
 """
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import migrations, models
 
 TABLES = ["contacts_organization", "contacts_focalpoint"]
@@ -38,7 +39,7 @@ def install(apps, schema_editor):
                     "VALUES (1, lower(hex(randomblob(16)))); END"
                 )
     else:
-        raise NotImplementedError(f"No directory generation triggers for {vendor}; use PostgreSQL or SQLite.")
+        raise ImproperlyConfigured(f"No directory generation triggers for {vendor}; use PostgreSQL or SQLite.")
 
 
 def uninstall(apps, schema_editor):
